@@ -1,0 +1,1 @@
+"""Benchmarking: timing loops, memory and power probes, reports and plots."""

@@ -1,0 +1,1 @@
+"""The ``edge`` command line: a thin layer over the Python functions, one module per subcommand."""

@@ -1,0 +1,72 @@
+"""``edge`` entry point: a click group whose subcommands are imported only when used.
+
+Each subcommand lives in ``edge/cli/<name>.py`` and is listed in ``COMMANDS`` as
+``name -> "module:attribute"``; ``edge --help`` lists them with their one-line help.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from edge import __version__
+from edge.errors import EdgeError
+
+COMMANDS = {
+    "demo": ("edge.cli.demo:demo", "Run the end-to-end demonstration (dense form, exactness, speed)."),
+    "dense": ("edge.cli.dense:dense", "Convert a patch network to its dense form; check equivalence."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that subcommand runs."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        target, _ = COMMANDS[name]
+        mod, attr = target.split(":")
+        return getattr(importlib.import_module(mod), attr)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="edge")
+def cli():
+    """edge: make convolutional networks fast on NVIDIA Jetson-class GPUs.
+
+    Restructure a PyTorch CNN (dense, SPConv, CSP, sample-interp forms), export it to ONNX with
+    TensorRT plugin nodes, quantize, build engines, benchmark and run camera pipelines.
+    """
+
+
+def main(argv=None) -> int:
+    """Console-script entry: EdgeErrors print one clear line and exit 2; bugs keep their traceback."""
+    try:
+        rc = cli.main(args=argv, prog_name="edge", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except EdgeError as e:
+        click.echo(f"error: {e}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    return rc if isinstance(rc, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
