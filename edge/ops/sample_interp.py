@@ -115,21 +115,46 @@ def sample_interp_reference(x: Tensor, mask: Tensor, weight: Tensor, bias: Tenso
     return rbf_interpolate(f, mask.to(f.dtype), rbf_kernel(window, lam, f.dtype, f.device))
 
 
-def _gather_gemm(x: Tensor, pos: Tensor, weight: Tensor, bias: Tensor | None, stride, padding, dilation,
-                 groups: int, ho: int, wo: int) -> Tensor:
-    """Conv at the flat output positions ``pos`` (Tensor[P] over B*Ho*Wo) only: Tensor[P, Cout]."""
+def _gather_rows(x: Tensor, pos: Tensor, kshape, stride, padding, dilation, ho: int, wo: int) -> Tensor:
+    """Receptive-field rows of the flat output positions ``pos``: Tensor[P * kh * kw, Cin].
+
+    Few positions: gather straight from ``x`` (strided rows; out-of-image taps read a clamped pixel and
+    are zeroed), so the cost is proportional to P. Many positions: one channels-last zero-padded copy of
+    ``x`` makes every tap a contiguous row and the taps of a field a constant offset apart.
+    """
     b, cin, h, w = x.shape
-    cout, cg, kh, kw = weight.shape
+    kh, kw = kshape
     (sy, sx), (py, px), (dy, dx) = stride, padding, dilation
+    bi, rem = pos.div(ho * wo, rounding_mode="floor"), pos.remainder(ho * wo)
+    oy, ox = rem.div(wo, rounding_mode="floor"), rem.remainder(wo)
+    ky, kx = torch.meshgrid(torch.arange(kh, device=pos.device) * dy, torch.arange(kw, device=pos.device) * dx,
+                            indexing="ij")
+    ky, kx = ky.reshape(-1), kx.reshape(-1)
+    direct = x.is_contiguous(memory_format=torch.channels_last) or pos.numel() * kh * kw * 4 < b * h * w
+    if direct:
+        iy = (oy * sy - py)[:, None] + ky[None, :]
+        ix = (ox * sx - px)[:, None] + kx[None, :]
+        ok = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
+        flat = (bi[:, None] * h + iy.clamp(0, h - 1)) * w + ix.clamp(0, w - 1)
+        rows = x.permute(0, 2, 3, 1).reshape(-1, cin)[flat.reshape(-1)] if x.is_contiguous(
+            memory_format=torch.channels_last) else x.permute(0, 2, 3, 1)[
+            bi[:, None].expand_as(iy).reshape(-1), iy.clamp(0, h - 1).reshape(-1), ix.clamp(0, w - 1).reshape(-1)]
+        if not bool(ok.all()):
+            rows = rows * ok.reshape(-1, 1).to(rows.dtype)
+        return rows
     hp, wp = h + 2 * py, w + 2 * px
     xp = x.new_zeros(b, hp, wp, cin)  # channels-last padded copy: one row of Cin per pixel
     xp[:, py:py + h, px:px + w] = x.permute(0, 2, 3, 1)
-    bi, rem = pos.div(ho * wo, rounding_mode="floor"), pos.remainder(ho * wo)
-    oy, ox = rem.div(wo, rounding_mode="floor"), rem.remainder(wo)
     base = (bi * hp + oy * sy) * wp + ox * sx  # top-left tap of each receptive field
-    ky, kx = torch.meshgrid(torch.arange(kh) * dy, torch.arange(kw) * dx, indexing="ij")
-    offs = (ky * wp + kx).reshape(-1).to(pos.device)
-    rows = xp.view(-1, cin).index_select(0, (base[:, None] + offs[None, :]).reshape(-1))
+    return xp.view(-1, cin).index_select(0, (base[:, None] + (ky * wp + kx)[None, :]).reshape(-1))
+
+
+def _gather_gemm(x: Tensor, pos: Tensor, weight: Tensor, bias: Tensor | None, stride, padding, dilation,
+                 groups: int, ho: int, wo: int) -> Tensor:
+    """Conv at the flat output positions ``pos`` (Tensor[P] over B*Ho*Wo) only: Tensor[P, Cout]."""
+    cin = x.shape[1]
+    cout, cg, kh, kw = weight.shape
+    rows = _gather_rows(x, pos, (kh, kw), stride, padding, dilation, ho, wo)
     p = pos.numel()
     if groups == 1:  # (P, kh*kw*Cin) @ (kh*kw*Cin, Cout): one GEMM
         wmat = weight.permute(2, 3, 1, 0).reshape(kh * kw * cin, cout)
@@ -193,14 +218,14 @@ def _sample_interp_op(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor, str
                       padding: list[int], dilation: list[int], groups: int, activation: int, window: int,
                       lam: float) -> Tensor:
     return sample_interp_sparse(x, mask, weight, bias, stride, padding, dilation, groups, activation,
-                                window, lam).contiguous()
+                                window, lam)
 
 
 @_sample_interp_op.register_fake
 def _sample_interp_fake(x, mask, weight, bias, stride, padding, dilation, groups, activation, window, lam):
     ho = (x.shape[2] + 2 * padding[0] - dilation[0] * (weight.shape[2] - 1) - 1) // stride[0] + 1
     wo = (x.shape[3] + 2 * padding[1] - dilation[1] * (weight.shape[3] - 1) - 1) // stride[1] + 1
-    return x.new_empty(x.shape[0], weight.shape[0], ho, wo)
+    return x.new_empty(x.shape[0], weight.shape[0], ho, wo).contiguous(memory_format=torch.channels_last)
 
 
 def _pair(v, default: int) -> list[int]:
