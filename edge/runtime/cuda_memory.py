@@ -1,0 +1,225 @@
+"""A small device-memory layer for the TensorRT runner: over cuda-python, or over pycuda.
+
+Only what a runner needs: device buffers (``malloc``/``free``), page-locked host buffers exposed as
+numpy arrays (so copies are truly asynchronous), async host<->device copies on a stream, stream
+synchronisation, events for device-side timing and, with cuda-python, CUDA-graph capture/replay.
+
+``cuda_api(None)`` picks cuda-python (``cuda.bindings.runtime``; NVIDIA's own TensorRT samples use it),
+else pycuda when that is what the user has installed. Every CUDA error becomes RuntimeBackendError
+naming the call; on a machine with no GPU/driver the first call fails with ``cudaErrorInsufficientDriver``
+(or ``cudaErrorNoDevice``), which ``gpu_unavailable_reason()`` reports.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import numpy as np
+
+from edge._lazy import has_module
+from edge.errors import DependencyError, RuntimeBackendError
+
+
+class CudaApi:
+    """Interface of the device-memory layer; pointers and stream/event handles are plain ints."""
+
+    name = "?"
+
+    def malloc(self, nbytes: int) -> int: ...
+    def free(self, ptr: int) -> None: ...
+    def host_empty(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray: ...
+    def host_free(self, arr: np.ndarray) -> None: ...
+    def htod_async(self, dst: int, src: np.ndarray, stream: Any) -> None: ...
+    def dtoh_async(self, dst: np.ndarray, src: int, stream: Any) -> None: ...
+    def stream_create(self) -> Any: ...
+    def stream_destroy(self, stream: Any) -> None: ...
+    def stream_handle(self, stream: Any) -> int: ...
+    def stream_synchronize(self, stream: Any) -> None: ...
+    def event_create(self) -> Any: ...
+    def event_record(self, event: Any, stream: Any) -> None: ...
+    def event_elapsed_ms(self, start: Any, end: Any) -> float: ...
+
+    def graph_capture_begin(self, stream: Any) -> None:
+        raise RuntimeBackendError(f"CUDA-graph capture is not available with {self.name}; install cuda-python")
+
+    def graph_capture_end(self, stream: Any) -> Any: ...
+    def graph_launch(self, graph: Any, stream: Any) -> None: ...
+    def graph_destroy(self, graph: Any) -> None: ...
+
+
+class CudaPythonApi(CudaApi):
+    """``cuda.bindings.runtime`` (cuda-python >= 12.6; older releases expose it as ``cuda.cudart``)."""
+
+    name = "cuda-python"
+
+    def __init__(self):
+        try:
+            from cuda.bindings import runtime as rt
+        except ImportError:
+            from cuda import cudart as rt  # cuda-python < 12.6
+        self.rt = rt
+        self._host: dict[int, int] = {}  # id(array) -> pinned pointer
+
+    def _check(self, result, call: str):
+        err, *rest = result if isinstance(result, tuple) else (result,)
+        if int(err) != 0:
+            raise RuntimeBackendError(f"CUDA call {call} failed: {err}")
+        return rest[0] if len(rest) == 1 else (tuple(rest) if rest else None)
+
+    def malloc(self, nbytes: int) -> int:
+        return int(self._check(self.rt.cudaMalloc(max(int(nbytes), 1)), "cudaMalloc"))
+
+    def free(self, ptr: int) -> None:
+        self._check(self.rt.cudaFree(ptr), "cudaFree")
+
+    def host_empty(self, shape, dtype) -> np.ndarray:
+        dtype = np.dtype(dtype)
+        nbytes = max(int(np.prod(shape)) * dtype.itemsize, 1)
+        ptr = int(self._check(self.rt.cudaMallocHost(nbytes), "cudaMallocHost"))
+        buf = (ctypes.c_byte * nbytes).from_address(ptr)
+        arr = np.frombuffer(buf, dtype=np.uint8, count=int(np.prod(shape)) * dtype.itemsize)
+        arr = arr.view(dtype).reshape(shape)
+        self._host[id(arr)] = ptr
+        return arr
+
+    def host_free(self, arr: np.ndarray) -> None:
+        ptr = self._host.pop(id(arr), None)
+        if ptr is not None:
+            self._check(self.rt.cudaFreeHost(ptr), "cudaFreeHost")
+
+    def htod_async(self, dst: int, src: np.ndarray, stream) -> None:
+        kind = self.rt.cudaMemcpyKind.cudaMemcpyHostToDevice
+        self._check(self.rt.cudaMemcpyAsync(dst, src.ctypes.data, src.nbytes, kind, stream), "cudaMemcpyAsync(H2D)")
+
+    def dtoh_async(self, dst: np.ndarray, src: int, stream) -> None:
+        kind = self.rt.cudaMemcpyKind.cudaMemcpyDeviceToHost
+        self._check(self.rt.cudaMemcpyAsync(dst.ctypes.data, src, dst.nbytes, kind, stream), "cudaMemcpyAsync(D2H)")
+
+    def stream_create(self):
+        return self._check(self.rt.cudaStreamCreate(), "cudaStreamCreate")
+
+    def stream_destroy(self, stream) -> None:
+        self._check(self.rt.cudaStreamDestroy(stream), "cudaStreamDestroy")
+
+    def stream_handle(self, stream) -> int:
+        return int(stream)
+
+    def stream_synchronize(self, stream) -> None:
+        self._check(self.rt.cudaStreamSynchronize(stream), "cudaStreamSynchronize")
+
+    def event_create(self):
+        return self._check(self.rt.cudaEventCreate(), "cudaEventCreate")
+
+    def event_record(self, event, stream) -> None:
+        self._check(self.rt.cudaEventRecord(event, stream), "cudaEventRecord")
+
+    def event_elapsed_ms(self, start, end) -> float:
+        self._check(self.rt.cudaEventSynchronize(end), "cudaEventSynchronize")
+        return float(self._check(self.rt.cudaEventElapsedTime(start, end), "cudaEventElapsedTime"))
+
+    def graph_capture_begin(self, stream) -> None:
+        mode = self.rt.cudaStreamCaptureMode.cudaStreamCaptureModeThreadLocal
+        self._check(self.rt.cudaStreamBeginCapture(stream, mode), "cudaStreamBeginCapture")
+
+    def graph_capture_end(self, stream):
+        graph = self._check(self.rt.cudaStreamEndCapture(stream), "cudaStreamEndCapture")
+        try:
+            exe = self._check(self.rt.cudaGraphInstantiate(graph, 0), "cudaGraphInstantiate")
+        finally:
+            self._check(self.rt.cudaGraphDestroy(graph), "cudaGraphDestroy")
+        return exe
+
+    def graph_launch(self, graph, stream) -> None:
+        self._check(self.rt.cudaGraphLaunch(graph, stream), "cudaGraphLaunch")
+
+    def graph_destroy(self, graph) -> None:
+        self._check(self.rt.cudaGraphExecDestroy(graph), "cudaGraphExecDestroy")
+
+
+class PyCudaApi(CudaApi):
+    """pycuda (``pycuda.autoinit`` creates the context on the first device)."""
+
+    name = "pycuda"
+
+    def __init__(self):
+        import pycuda.autoinit  # noqa: F401 - creates and pushes the CUDA context
+        import pycuda.driver as drv
+
+        self.drv = drv
+        self._alloc: dict[int, Any] = {}  # pointer -> DeviceAllocation (freed when dropped)
+
+    def malloc(self, nbytes: int) -> int:
+        alloc = self.drv.mem_alloc(max(int(nbytes), 1))
+        self._alloc[int(alloc)] = alloc
+        return int(alloc)
+
+    def free(self, ptr: int) -> None:
+        alloc = self._alloc.pop(ptr, None)
+        if alloc is not None:
+            alloc.free()
+
+    def host_empty(self, shape, dtype) -> np.ndarray:
+        return self.drv.pagelocked_empty(shape, dtype)
+
+    def host_free(self, arr: np.ndarray) -> None:
+        pass  # pycuda frees page-locked memory with the array's base
+
+    def htod_async(self, dst: int, src: np.ndarray, stream) -> None:
+        self.drv.memcpy_htod_async(dst, src, stream)
+
+    def dtoh_async(self, dst: np.ndarray, src: int, stream) -> None:
+        self.drv.memcpy_dtoh_async(dst, src, stream)
+
+    def stream_create(self):
+        return self.drv.Stream()
+
+    def stream_destroy(self, stream) -> None:
+        pass
+
+    def stream_handle(self, stream) -> int:
+        return int(stream.handle)
+
+    def stream_synchronize(self, stream) -> None:
+        stream.synchronize()
+
+    def event_create(self):
+        return self.drv.Event()
+
+    def event_record(self, event, stream) -> None:
+        event.record(stream)
+
+    def event_elapsed_ms(self, start, end) -> float:
+        end.synchronize()
+        return float(start.time_till(end))
+
+
+APIS = {"cuda-python": CudaPythonApi, "pycuda": PyCudaApi}
+
+
+def cuda_api(kind: str | None = None) -> CudaApi:
+    """The device-memory layer: ``kind`` = "cuda-python" | "pycuda"; None = cuda-python, else pycuda."""
+    if kind is None:
+        if has_module("cuda.bindings") or has_module("cuda.cudart"):
+            kind = "cuda-python"
+        elif has_module("pycuda"):
+            kind = "pycuda"
+        else:
+            raise DependencyError("the TensorRT runner needs cuda-python or pycuda for device memory. "
+                                  "Install it: pip install 'edge[trt]' (cuda-python)")
+    if kind not in APIS:
+        raise RuntimeBackendError(f"unknown device-memory layer '{kind}'; use one of {list(APIS)}")
+    try:
+        return APIS[kind]()
+    except ImportError as e:
+        raise DependencyError(f"device-memory layer '{kind}' does not import: {e}") from e
+
+
+def gpu_unavailable_reason() -> str | None:
+    """None when a CUDA device is usable through cuda-python, else why not (for skips and errors)."""
+    try:
+        api = CudaPythonApi()
+        count = api._check(api.rt.cudaGetDeviceCount(), "cudaGetDeviceCount")
+    except Exception as e:  # noqa: BLE001 - any failure means "no usable GPU"
+        return f"no usable CUDA device: {e}"
+    return None if count and count > 0 else "no CUDA device found"
