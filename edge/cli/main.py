@@ -17,6 +17,7 @@ from edge.errors import EdgeError
 COMMANDS = {
     "demo": ("edge.cli.demo:demo", "Run the end-to-end demonstration (dense form, exactness, speed)."),
     "dense": ("edge.cli.dense:dense", "Convert a patch network to its dense form; check equivalence."),
+    "compare": ("edge.cli.compare:compare", "Run artifacts on identical inputs; compare outputs (exit 0/1)."),
 }
 
 
