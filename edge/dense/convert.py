@@ -136,7 +136,7 @@ def _pool(m: nn.Module, ctx: Context) -> Stage:
 _POINTWISE = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish,
     nn.Tanh, nn.Sigmoid, nn.Hardtanh, nn.Hardswish, nn.Hardsigmoid, nn.Softplus, nn.Softsign,
-    nn.Tanhshrink, nn.LogSigmoid, nn.Identity,
+    nn.Tanhshrink, nn.LogSigmoid, nn.Identity, Pointwise,
 )
 
 

@@ -63,7 +63,7 @@ def plan_tiles(dense, batch: int, height: int, width: int, max_memory_mb: float 
     io = _io_bytes(dense, batch, hr, wr, itemsize)
     full = io + activation_peak_bytes(dense, batch, hr, wr, itemsize)
     if tile is not None:
-        th, tw = (min(hr, -(-int(t) // s) * s) for t, s in zip(tile, (sy, sx)))
+        th, tw = (min(full, -(-int(t) // s) * s) for t, s, full in zip(tile, (sy, sx), (hr, wr)))
         if th < 1 or tw < 1:
             raise InputError(f"tile must be positive, got {tile}")
         est = io + activation_peak_bytes(dense, batch, th, tw, itemsize)
