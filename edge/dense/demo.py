@@ -32,13 +32,13 @@ def best_time(fn, repeats: int = 3) -> float:
     return min(times)
 
 
-def exactness(net, dense, patch, x, max_pixels: int) -> float:
+def exactness(net, dense, patch, x, max_pixels: int, pad_mode: str | None = None) -> float:
     """Max |dense - patch net| relative to the output scale, over every pixel (or a seeded sample of
     ``max_pixels`` pixels including the four corners when the image has more)."""
     with torch.no_grad():
         out = dense(x)
     h, w = x.shape[-2:]
-    runner = PatchRunner(net, patch, batch_size=2048)
+    runner = PatchRunner(net, patch, batch_size=2048, pad_mode=pad_mode)
     if h * w <= max_pixels:
         ref = runner(x)
         err = (out - ref).abs().max()

@@ -44,7 +44,7 @@ class PatchRunner:
 
         self.net = patch_net
         self.patch_size = _patch_size(patch_size)
-        self.batch_size = int(batch_size or 1024)
+        self.batch_size = 1024 if batch_size is None else int(batch_size)
         if self.batch_size < 1:
             raise InputError(f"batch_size must be positive, got {batch_size}")
         self.pad_mode = PAD_MODES.get(pad_mode or "zeros")
