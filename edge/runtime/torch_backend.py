@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -32,7 +33,9 @@ def load_module(path: str | os.PathLike) -> nn.Module:
     if not path.is_file():
         raise ModelLoadError(f"PyTorch file '{path}' does not exist")
     try:
-        return torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.load is deprecated in 2.13
+            return torch.jit.load(str(path), map_location="cpu")
     except Exception:  # noqa: BLE001 - not TorchScript: try a pickled module next
         pass
     try:

@@ -1,0 +1,112 @@
+"""TensorRT runner and its device-memory layer.
+
+The GPU tests build a real engine from the small ONNX model and run on a real device; on a machine
+without TensorRT/GPU they are skipped with the reason (never mocked). The CPU tests check the parts
+that need neither: dtype mapping by name, plugin-library argument checks, clear errors without a GPU.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from edge._lazy import has_module
+from edge.errors import DependencyError, EngineError, InputError, PluginError, RuntimeBackendError
+from edge.runtime import load
+from edge.runtime.cuda_memory import cuda_api, gpu_unavailable_reason
+from edge.runtime.tensorrt_backend import TensorRTRunner, load_plugin_library, trt_dtype_to_numpy
+
+GPU = [pytest.mark.needs_trt, pytest.mark.needs_gpu]
+
+
+def test_dtype_mapping_is_by_name():
+    assert trt_dtype_to_numpy(SimpleNamespace(name="FLOAT")) == np.float32
+    assert trt_dtype_to_numpy(SimpleNamespace(name="HALF")) == np.float16
+    assert trt_dtype_to_numpy("DataType.INT8") == np.int8
+    with pytest.raises(RuntimeBackendError, match="FP8"):
+        trt_dtype_to_numpy(SimpleNamespace(name="FP8"))
+
+
+def test_plugin_library_arguments(tmp_path):
+    assert load_plugin_library(False) == "plugin loading disabled"
+    with pytest.raises(PluginError, match="does not exist"):
+        load_plugin_library(tmp_path / "libedge_plugins.so")
+
+
+@pytest.mark.skipif(has_module("tensorrt"), reason="checks the error raised when TensorRT is missing")
+def test_missing_tensorrt_is_a_dependency_error(tmp_path):
+    (tmp_path / "m.engine").write_bytes(b"\0" * 64)
+    with pytest.raises(DependencyError, match="tensorrt"):
+        load(tmp_path / "m.engine").activate()
+
+
+@pytest.mark.skipif(gpu_unavailable_reason() is None, reason="checks the error raised when no GPU is present")
+def test_no_gpu_gives_a_clear_cuda_error():
+    with pytest.raises(RuntimeBackendError, match="cudaMalloc"):
+        cuda_api("cuda-python").malloc(1024)
+
+
+def _memory_layers():
+    return [pytest.param(k, marks=[pytest.mark.needs_gpu] + ([] if has_module(m) else [
+        pytest.mark.skip(reason=f"{k} is not installed")])) for k, m in (("cuda-python", "cuda"), ("pycuda", "pycuda"))]
+
+
+@pytest.mark.parametrize("kind", _memory_layers())
+def test_memory_round_trip(kind):
+    api = cuda_api(kind)
+    stream = api.stream_create()
+    src = api.host_empty((3, 5), np.float32)
+    src[:] = np.arange(15, dtype=np.float32).reshape(3, 5)
+    dst = api.host_empty((3, 5), np.float32)
+    ptr = api.malloc(src.nbytes)
+    start, end = api.event_create(), api.event_create()
+    api.event_record(start, stream)
+    api.htod_async(ptr, src, stream)
+    api.dtoh_async(dst, ptr, stream)
+    api.event_record(end, stream)
+    api.stream_synchronize(stream)
+    np.testing.assert_array_equal(dst, src)
+    assert api.event_elapsed_ms(start, end) >= 0
+    api.free(ptr), api.host_free(src), api.host_free(dst), api.stream_destroy(stream)
+
+
+@pytest.mark.parametrize("kind", _memory_layers())
+@pytest.mark.needs_trt
+def test_engine_steps_and_memory_layers(small_engine, small_net, kind):
+    import torch
+
+    x = np.random.default_rng(0).random((2, 1, 40, 33), dtype=np.float32)
+    with TensorRTRunner(small_engine, memory=kind) as r:
+        assert r.profile_shapes("input") == ((1, 1, 8, 8), (1, 1, 32, 32), (2, 1, 64, 64))
+        r.copy_inputs({"input": x})
+        r.execute()
+        r.copy_outputs()
+        r.synchronize()
+        (y,) = r.host_outputs().values()
+        np.testing.assert_allclose(y, small_net(torch.from_numpy(x)).detach().numpy(), atol=1e-5, rtol=1e-5)
+        small = r.infer({"input": x[:1, :, :9, :9]})["output"]  # smaller shape after a larger one
+        assert small.shape == (1, 4, 7, 7)
+
+
+@pytest.mark.parametrize("n", [1, 3])
+@pytest.mark.needs_trt
+@pytest.mark.needs_gpu
+def test_cuda_graph_replay_equals_plain(small_engine, n):
+    feeds = [{"input": np.random.default_rng(i).random((1, 1, 32, 32), dtype=np.float32)} for i in range(n)]
+    with TensorRTRunner(small_engine) as plain, TensorRTRunner(small_engine, cuda_graph=True) as graph:
+        for f in feeds:
+            np.testing.assert_array_equal(plain.infer(f)["output"], graph.infer(f)["output"])
+        assert graph._graph is not None
+
+
+@pytest.mark.needs_trt
+@pytest.mark.needs_gpu
+def test_shape_outside_profile_and_bad_engine(small_engine, tmp_path):
+    with TensorRTRunner(small_engine) as r, pytest.raises(InputError, match="optimization profile"):
+        r.infer({"input": np.zeros((1, 1, 80, 80), np.float32)})
+    bad = tmp_path / "bad.engine"
+    bad.write_bytes(small_engine.read_bytes()[:100])
+    with pytest.raises(EngineError, match="deserialise"):
+        TensorRTRunner(bad, plugins=False).activate()
