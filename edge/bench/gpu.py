@@ -1,0 +1,93 @@
+"""GPU timing with CUDA events (cuda-python) for TensorRT runners, and device-memory readings.
+
+A TensorRT Runner of edge.runtime exposes ``copy_inputs(feed)``, ``execute()`` (enqueue only, no
+copies), ``copy_outputs()``, ``synchronize()`` and ``stream``. Events recorded on that stream around each
+part give trtexec's H2D latency, GPU compute time and D2H latency for one inference; ``execute()`` alone
+(inputs already on the device) gives the compute time without copies. With CUDA-graph replay enabled on
+the runner (``cuda_graph=True`` at load time), ``execute()`` replays the captured graph.
+On a machine without a driver every function here reports "not available" instead of failing.
+"""
+
+from __future__ import annotations
+
+import time
+
+from edge._lazy import lazy_import
+from edge.errors import RuntimeBackendError
+
+cudart = lazy_import("cuda.bindings.runtime", feature="GPU timing with CUDA events")
+
+GPU_METHODS = ("copy_inputs", "execute", "copy_outputs", "synchronize", "stream")
+
+
+def supports_gpu_timing(runner) -> bool:
+    """True when ``runner`` exposes the copy/execute split of edge's TensorRT runner."""
+    return all(hasattr(runner, m) for m in GPU_METHODS)
+
+
+def _ok(res, what: str):
+    res = res if isinstance(res, tuple) else (res,)
+    if int(res[0]) != 0:
+        raise RuntimeBackendError(f"CUDA call {what} failed: {res[0]}")
+    return res[1] if len(res) == 2 else res[1:]
+
+
+class CudaEvents:
+    """``n`` CUDA events: ``record(i, stream)`` then ``elapsed_ms(i, j)`` (synchronises on event j)."""
+
+    def __init__(self, n: int = 4):
+        self.events = [_ok(cudart.cudaEventCreate(), "cudaEventCreate") for _ in range(n)]
+
+    def record(self, i: int, stream) -> None:
+        _ok(cudart.cudaEventRecord(self.events[i], stream), "cudaEventRecord")
+
+    def elapsed_ms(self, i: int, j: int) -> float:
+        _ok(cudart.cudaEventSynchronize(self.events[j]), "cudaEventSynchronize")
+        return float(_ok(cudart.cudaEventElapsedTime(self.events[i], self.events[j]), "cudaEventElapsedTime"))
+
+    def close(self) -> None:
+        for e in self.events:
+            cudart.cudaEventDestroy(e)
+        self.events = []
+
+
+def time_with_copies(runner, feed: dict, events: CudaEvents) -> dict:
+    """One inference split into H2D, compute and D2H (GPU time, ms) plus host wall and enqueue time."""
+    s = runner.stream
+    t0 = time.perf_counter()
+    events.record(0, s)
+    runner.copy_inputs(feed)
+    events.record(1, s)
+    te = time.perf_counter()
+    runner.execute()
+    enqueue = time.perf_counter() - te
+    events.record(2, s)
+    runner.copy_outputs()
+    events.record(3, s)
+    runner.synchronize()
+    host = time.perf_counter() - t0
+    return {"host_ms": 1000 * host, "enqueue_ms": 1000 * enqueue, "h2d_ms": events.elapsed_ms(0, 1),
+            "compute_ms": events.elapsed_ms(1, 2), "d2h_ms": events.elapsed_ms(2, 3)}
+
+
+def time_compute_only(runner, events: CudaEvents) -> float:
+    """GPU time (ms) of ``execute()`` alone: the inputs stay on the device, no copies."""
+    s = runner.stream
+    events.record(0, s)
+    runner.execute()
+    events.record(1, s)
+    runner.synchronize()
+    return events.elapsed_ms(0, 1)
+
+
+def device_memory() -> dict | None:
+    """Free/total/used device memory (MB) from cudaMemGetInfo; on a Jetson this is the unified memory
+    the GPU can still allocate. None without a usable device."""
+    try:
+        free, total = _ok(cudart.cudaMemGetInfo(), "cudaMemGetInfo")
+    except Exception:
+        return None
+    return {"free_mb": free / 2**20, "total_mb": total / 2**20, "used_mb": (total - free) / 2**20}
+
+
+__all__ = ["CudaEvents", "supports_gpu_timing", "time_with_copies", "time_compute_only", "device_memory"]

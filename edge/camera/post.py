@@ -1,0 +1,113 @@
+"""Post-processing of model outputs, registered by name (``edge run --post NAME``).
+
+Each post-processor is ``post(frame, outputs) -> (image, record)``: ``frame`` is the captured HxWx3 uint8
+BGR frame, ``outputs`` the Runner's ``{name: array}``; ``image`` is what the sink shows/writes (BGR uint8)
+and ``record`` a small JSON-able dict for the per-frame log.
+
+- ``topk``: classification logits ``(1, N)`` -> top-k labels and softmax probabilities, drawn on the frame.
+- ``colormap``: dense features ``(1, K, h, w)`` -> colour image at frame size; K == 1 (disparity, depth,
+  a score) maps through a colour map, K >= 2 is projected onto its 3 principal components, fixed on the
+  first frame so that colours stay stable over time.
+- ``dump``: every output saved as ``<dir>/<index>.npz`` (atomic), the frame passed through unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edge._lazy import lazy_import
+from edge.errors import InputError
+from edge.registry import Registry
+
+cv2 = lazy_import("cv2", feature="camera post-processing")
+posts = Registry("post-processor")
+
+
+def _first(outputs: dict) -> np.ndarray:
+    return np.asarray(next(iter(outputs.values())))
+
+
+@posts.register("topk")
+class TopK:
+    """Top-``k`` classes of the first output (logits or probabilities), softmax-normalised."""
+
+    def __init__(self, k: int | None = None, labels: list | None = None, **_):
+        self.k, self.labels = k or 5, labels
+
+    def __call__(self, frame, outputs):
+        logits = _first(outputs).reshape(-1).astype(np.float64)
+        p = np.exp(logits - logits.max())
+        p /= p.sum()
+        idx = np.argsort(-p)[: self.k]
+        top = [{"class": int(i), "label": self.labels[i] if self.labels and i < len(self.labels) else str(int(i)),
+                "prob": float(p[i])} for i in idx]
+        img = frame.copy()
+        for j, t in enumerate(top):
+            cv2.putText(img, f"{t['label']} {t['prob']:.2f}", (10, 50 + 22 * j), cv2.FONT_HERSHEY_SIMPLEX, 0.6,
+                        (0, 255, 0), 2, cv2.LINE_AA)
+        return img, {"top": top}
+
+
+@posts.register("colormap")
+class ColorMap:
+    """Dense output ``(1, K, h, w)`` -> BGR colour image at the frame's size."""
+
+    def __init__(self, colormap: str | None = None, **_):
+        self.cmap = getattr(cv2, f"COLORMAP_{(colormap or 'turbo').upper()}")
+        self.basis = self.lo = self.hi = None
+
+    def __call__(self, frame, outputs):
+        y = _first(outputs)
+        if y.ndim != 4 or y.shape[0] != 1:
+            raise InputError(f"colormap post-processing needs a (1, K, h, w) output, got {y.shape}; use --post dump")
+        k, h, w = y.shape[1:]
+        feats = y[0].reshape(k, -1).T.astype(np.float32)  # (h*w, K)
+        if k >= 2:
+            if self.basis is None:
+                sub = feats[:: max(1, len(feats) // 4096)]
+                self.mean = sub.mean(0)
+                _, _, vt = np.linalg.svd(sub - self.mean, full_matrices=False)
+                self.basis = vt[:3].T  # (K, <=3)
+            feats = (feats - self.mean) @ self.basis
+        if self.lo is None:
+            self.lo, self.hi = np.percentile(feats, 1, axis=0), np.percentile(feats, 99, axis=0)
+        u8 = (np.clip((feats - self.lo) / np.maximum(self.hi - self.lo, 1e-12), 0, 1) * 255).astype(np.uint8)
+        if k == 1:
+            img = cv2.applyColorMap(u8.reshape(h, w), self.cmap)
+        else:
+            img = np.zeros((h * w, 3), np.uint8)
+            img[:, : u8.shape[1]] = u8
+            img = img.reshape(h, w, 3)
+        if (h, w) != frame.shape[:2]:
+            img = cv2.resize(img, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_NEAREST)
+        return img, {"shape": list(y.shape), "min": float(y.min()), "max": float(y.max())}
+
+
+@posts.register("dump")
+class Dump:
+    """Save every output tensor of each frame to ``<out_dir>/<index>.npz``; pass the frame through."""
+
+    def __init__(self, out_dir: str | None = None, **_):
+        self.out_dir, self.count = Path(out_dir) if out_dir else None, 0
+
+    def __call__(self, frame, outputs):
+        from edge.io import atomic_path
+
+        rec = {k: list(np.shape(v)) for k, v in outputs.items()}
+        if self.out_dir is not None:
+            with atomic_path(self.out_dir / f"{self.count:06d}.npz", suffix=".npz") as tmp:
+                np.savez(tmp, **{k: np.asarray(v) for k, v in outputs.items()})
+        self.count += 1
+        return frame, {"outputs": rec}
+
+
+def make_post(name: str | None, kind: str | None = None, **options):
+    """Post-processor ``name``; None means the one for the recipe's output ``kind``
+    (classification -> topk, dense -> colormap, raw -> dump)."""
+    name = name or {"classification": "topk", "dense": "colormap"}.get(kind or "raw", "dump")
+    return posts.get(name)(**options)
+
+
+__all__ = ["posts", "make_post", "TopK", "ColorMap", "Dump"]
