@@ -1,0 +1,50 @@
+// CUDA launcher of EdgeMultiPoolUnwarp: one thread per output element, consecutive threads write
+// consecutive x of one row (coalesced writes). The element is defined by sourceOfOutput() only.
+#include "multipool_unwarp_kernel.h"
+
+namespace edge
+{
+namespace unwarp
+{
+namespace
+{
+
+template <typename T>
+__global__ void gatherKernel(Params p, T const* __restrict__ x, T* __restrict__ y, int64_t total)
+{
+    int64_t const step = static_cast<int64_t>(gridDim.x) * blockDim.x;
+    for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += step)
+        y[idx] = x[sourceOfOutput(p, idx)];
+}
+
+} // namespace
+
+template <typename T>
+cudaError_t launch(Params const& p, T const* x, T* y, cudaStream_t stream)
+{
+    int64_t const total = outputVolume(p);
+    if (total == 0)
+        return cudaSuccess;
+    int32_t const threads = 256;
+    int64_t blocks = (total + threads - 1) / threads;
+    if (blocks > 65535LL * 8) // grid-stride loop beyond this: plenty of blocks for any Jetson
+        blocks = 65535LL * 8;
+    gatherKernel<T><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(p, x, y, total);
+    return cudaGetLastError();
+}
+
+template cudaError_t launch<float>(Params const&, float const*, float*, cudaStream_t);
+template cudaError_t launch<__half>(Params const&, __half const*, __half*, cudaStream_t);
+
+cudaError_t launch(Params const& p, DType dtype, void const* x, void* y, cudaStream_t stream)
+{
+    switch (dtype)
+    {
+    case DType::kFLOAT32: return launch(p, static_cast<float const*>(x), static_cast<float*>(y), stream);
+    case DType::kFLOAT16: return launch(p, static_cast<__half const*>(x), static_cast<__half*>(y), stream);
+    }
+    return cudaErrorInvalidValue;
+}
+
+} // namespace unwarp
+} // namespace edge

@@ -1,0 +1,127 @@
+// CPU reference checks that need no Python: hand-computed unwarp cases, the half conversion, error paths,
+// and sample_interp identities (all-ones mask = conv; isolated position = 0). ctest runs it.
+#include "../common/edge_common.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+extern "C" int32_t edge_multipool_unwarp_ref(void const*, void*, int32_t, int32_t, int32_t const*, int32_t const*,
+    int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t*);
+extern "C" int32_t edge_sample_interp_ref(void const*, void const*, void const*, void const*, void*, int32_t,
+    int64_t const*, int64_t const*, int64_t const*, int64_t, int32_t const*, float, int64_t*);
+extern "C" char const* edge_ref_last_error();
+
+static int gFailures = 0;
+#define CHECK(cond)                                                                                                \
+    do                                                                                                             \
+    {                                                                                                              \
+        if (!(cond))                                                                                               \
+        {                                                                                                          \
+            std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                            \
+            ++gFailures;                                                                                           \
+        }                                                                                                          \
+    } while (0)
+
+static void testUnwarpOneLayer()
+{
+    // B=1, C=1, one 2x2 layer, body output 4 x (1,1,1,2): shift (i,j) at batch i*2+j.
+    std::vector<float> x = {0, 1, 10, 11, 20, 21, 30, 31}; // batch m holds [m*10, m*10+1]
+    int32_t sy = 2, sx = 2;
+    int64_t shape[4];
+    std::vector<float> y(8);
+    CHECK(edge_multipool_unwarp_ref(x.data(), y.data(), 0, 1, &sy, &sx, 0, 0, 0, 4, 1, 1, 2, shape) == 0);
+    CHECK(shape[0] == 1 && shape[1] == 1 && shape[2] == 2 && shape[3] == 4);
+    // row 0: x=0 (j0,x*0)=0, x=1 (j1,x*0)=10, x=2 (j0,x*1)=1, x=3 (j1,x*1)=11; row 1 adds shift i=1 (+20)
+    float const want[8] = {0, 10, 1, 11, 20, 30, 21, 31};
+    for (int k = 0; k < 8; ++k)
+        CHECK(y[k] == want[k]);
+    // crop 1x3
+    CHECK(edge_multipool_unwarp_ref(x.data(), y.data(), 0, 1, &sy, &sx, 1, 1, 3, 4, 1, 1, 2, shape) == 0);
+    CHECK(shape[2] == 1 && shape[3] == 3 && y[0] == 0 && y[1] == 10 && y[2] == 1);
+}
+
+static void testUnwarpErrors()
+{
+    int32_t sy[2] = {2, 0}, sx[2] = {2, 2};
+    int64_t shape[4];
+    CHECK(edge_multipool_unwarp_ref(nullptr, nullptr, 0, 2, sy, sx, 0, 0, 0, 16, 1, 1, 1, shape) == -1);
+    CHECK(std::strstr(edge_ref_last_error(), ">= 1") != nullptr);
+    sy[1] = 2;
+    CHECK(edge_multipool_unwarp_ref(nullptr, nullptr, 0, 2, sy, sx, 0, 0, 0, 15, 1, 1, 1, shape) == -1);
+    CHECK(std::strstr(edge_ref_last_error(), "multiple") != nullptr);
+    CHECK(edge_multipool_unwarp_ref(nullptr, nullptr, 0, 2, sy, sx, 0, 5, 0, 16, 1, 1, 1, shape) == -1);
+    CHECK(edge_multipool_unwarp_ref(nullptr, nullptr, 0, 9, sy, sx, 0, 0, 0, 16, 1, 1, 1, shape) == -1);
+}
+
+static void testHalf()
+{
+    float const vals[] = {0.f, 1.f, -2.5f, 65504.f, 1e-7f, 6.1e-5f, 3.14159f, 1e6f, -0.f};
+    for (float v : vals)
+    {
+        float const back = edge::halfToFloat(edge::floatToHalf(v));
+        float const tol = std::fabs(v) * 1e-3f + 6e-8f;
+        if (std::fabs(v) < 65520.f)
+            CHECK(std::fabs(back - v) <= tol);
+        else
+            CHECK(std::isinf(back));
+    }
+    CHECK(edge::floatToHalf(1.f).bits == 0x3c00);
+    CHECK(edge::floatToHalf(65504.f).bits == 0x7bff);
+    CHECK(edge::floatToHalf(1.f + 1.f / 2048.f).bits == 0x3c00); // tie -> even
+}
+
+static void testSampleInterp()
+{
+    // X (1, 1, 3, 3) = 1..9, W = 1x1 weight 2, bias 1: F = 2x+1, Ho=Wo=3.
+    std::vector<float> x = {1, 2, 3, 4, 5, 6, 7, 8, 9}, w = {2}, bias = {1}, y(9);
+    std::vector<float> ones(9, 1.f), iso(9, 0.f);
+    int64_t xs[4] = {1, 1, 3, 3}, ms[4] = {1, 1, 3, 3}, ws[4] = {1, 1, 1, 1}, shape[4];
+    int32_t attrs[9] = {1, 1, 0, 0, 1, 1, 1, 0, 3};
+    CHECK(edge_sample_interp_ref(x.data(), ones.data(), w.data(), bias.data(), y.data(), 0, xs, ms, ws, 1, attrs,
+              0.5f, shape)
+        == 0);
+    for (int k = 0; k < 9; ++k)
+        CHECK(y[k] == 2 * x[k] + 1);
+    // only the centre sampled, window 1: every other position has no neighbour -> 0
+    iso[4] = 1.f;
+    attrs[8] = 1;
+    CHECK(edge_sample_interp_ref(x.data(), iso.data(), w.data(), bias.data(), y.data(), 0, xs, ms, ws, 1, attrs,
+              0.5f, shape)
+        == 0);
+    for (int k = 0; k < 9; ++k)
+        CHECK(y[k] == (k == 4 ? 11.f : 0.f));
+    // window 3: the corners see the centre at |d|^2 = 2: exactly F * K / (K + 1e-5)
+    attrs[8] = 3;
+    CHECK(edge_sample_interp_ref(x.data(), iso.data(), w.data(), bias.data(), y.data(), 0, xs, ms, ws, 1, attrs,
+              0.5f, shape)
+        == 0);
+    float const k2 = std::exp(-1.f);
+    CHECK(std::fabs(y[0] - 11.f * k2 / (k2 + 1e-5f)) < 1e-5f);
+    attrs[8] = 4; // even window
+    CHECK(edge_sample_interp_ref(x.data(), iso.data(), w.data(), bias.data(), y.data(), 0, xs, ms, ws, 1, attrs,
+              0.5f, shape)
+        == -1);
+    CHECK(std::strstr(edge_ref_last_error(), "odd") != nullptr);
+    attrs[8] = 3;
+    ms[2] = 2; // mask at the wrong resolution
+    CHECK(edge_sample_interp_ref(x.data(), iso.data(), w.data(), bias.data(), y.data(), 0, xs, ms, ws, 1, attrs,
+              0.5f, shape)
+        == -1);
+}
+
+int main()
+{
+    testUnwarpOneLayer();
+    testUnwarpErrors();
+    testHalf();
+    testSampleInterp();
+    if (gFailures)
+    {
+        std::printf("%d check(s) failed\n", gFailures);
+        return 1;
+    }
+    std::printf("test_ref: all checks passed\n");
+    return 0;
+}
