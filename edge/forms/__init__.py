@@ -12,3 +12,5 @@ from edge.forms.csp import (ConvBNAct, CrossStage, CSPNet, DarkBlock, DenseBlock
                             cspdarknet53, cspresnet50, cspresnext50, to_csp)
 from edge.forms.report import ConversionReport  # noqa: F401
 from edge.forms.spconv import SPConv3x3, spconv_params, to_spconv  # noqa: F401
+from edge.forms.sample_interp import (Interpolation, MaskHead, SampleInterpBlock, mask_density,  # noqa: F401
+                                      sparsity_loss, to_sample_interp)

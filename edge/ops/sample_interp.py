@@ -254,3 +254,26 @@ def sample_interp(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor | None =
         x, mask, weight, bias, _pair(stride, 1), _pair(padding, 0), _pair(dilation, 1),
         1 if groups is None else int(groups), 0 if activation is None else int(activation),
         7 if window is None else int(window), lam)
+
+
+def _sample_interp_flops(x, mask, weight, bias, stride, padding, dilation, groups, activation, window, lam,
+                         *args, out_val=None, **kwargs) -> int:
+    """FLOPs actually executed by the sparse kernel (data-dependent: counts the sampled positions).
+
+    2 * P * Cout * (Cin/groups) * kh * kw for the convolution at the P sampled positions, plus the
+    separable interpolation: 2 passes of ``window`` multiply-adds per output element (2 FLOPs each).
+    """
+    cout, cg, kh, kw = weight.shape
+    p = int((mask > 0.5).sum()) if not getattr(mask, "is_meta", False) else mask.numel()
+    b, _, ho, wo = mask.shape
+    return 2 * p * cout * cg * kh * kw + 2 * 2 * window * b * ho * wo * cout
+
+
+def _register_flops() -> None:
+    from torch.utils.flop_counter import flop_registry, register_flop_formula
+
+    if torch.ops.edge.sample_interp not in flop_registry:
+        register_flop_formula(torch.ops.edge.sample_interp, get_raw=True)(_sample_interp_flops)
+
+
+_register_flops()

@@ -1,0 +1,233 @@
+"""Sample-interp form (Xie et al., ECCV 2020; SPEC §4): residual blocks whose convolutions run only at
+sampled positions, the rest filled by interpolation.
+
+- :class:`MaskHead`: 3x3 conv (1 channel, weights 0, bias 3) on the block input -> probabilities ``p``;
+  training: Gumbel relaxation at temperature ``T`` (starts at 1, x0.99998 after every training forward);
+  inference: deterministic ``p >= 0.5`` (default; the stochastic variant of the public code, noise at
+  ``T = 0.03``, is ``stochastic=True``); the grid prior forces positions ``[::g, ::g]`` (g = 11).
+- :class:`Interpolation`: RBF (``K = exp(-lam |d|^2)``, learnable ``lam = sigma^2 / 2``, sigma 3),
+  or the paper's alternatives ``"learned"`` (absolute value of a learned kernel) and ``"avgpool"``.
+- :class:`SampleInterpBlock`: wraps a ResNet Bottleneck (conv1 own mask; conv2 and conv3 share one, the
+  interpolation after conv2's ReLU as SPEC §4 places it) or BasicBlock (one mask per 3x3 conv), keeping
+  the original convs and BNs. In eval mode each gated conv (BN folded, ReLU fused) runs through
+  ``torch.ops.edge.sample_interp`` (sparse on the CPU; an ``EdgeSampleInterp`` node in ONNX); the
+  learned-kernel variant has no op and runs dense with the mask applied.
+- :func:`sparsity_loss`: ``w / N_blocks * sum(0.25 * mean(p1) + 0.75 * mean(p2))``.
+
+A freshly converted model in eval mode equals its source exactly: ``p = sigmoid(3) > 0.5`` samples
+every position, and an all-ones mask returns the convolution itself.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from edge.errors import InputError
+from edge.forms.report import ConversionReport, excluded, set_submodule
+from edge.ops.sample_interp import rbf_interpolate, rbf_kernel, sample_interp
+
+__all__ = ["MaskHead", "Interpolation", "SampleInterpBlock", "to_sample_interp", "sparsity_loss",
+           "mask_density", "gumbel_mask", "grid_prior", "fold_bn"]
+
+_E = 1e-8
+
+
+def gumbel_mask(p: Tensor, temperature: float) -> Tensor:
+    """Relaxed Bernoulli sample of SPEC §4: ``softmax([(log(p+e)+g1)/T, (log(1-p+e)+g2)/T])[0]``."""
+    g1, g2 = (-torch.log(-torch.log(torch.rand_like(p) + _E) + _E) for _ in range(2))
+    a = (torch.log(p + _E) + g1) / temperature
+    b = (torch.log(1 - p + _E) + g2) / temperature
+    return torch.sigmoid(a - b)  # == softmax([a, b])[0]
+
+
+def grid_prior(shape, grid: int, device=None, dtype=torch.float32) -> Tensor:
+    """Tensor[1, 1, H, W] with ones at ``[::grid, ::grid]`` (top-left anchored); grid 0 means none."""
+    g = torch.zeros(1, 1, *shape[-2:], device=device, dtype=dtype)
+    if grid:
+        g[..., ::grid, ::grid] = 1
+    return g
+
+
+class MaskHead(nn.Module):
+    """x (Tensor[B, Cin, H, W]) -> (mask Tensor[B, 1, Ho, Wo], probabilities Tensor[B, 1, Ho, Wo]).
+
+    Args (None means default): stride of the gated conv; grid (11); temperature (1.0); decay (0.99998);
+    stochastic: sample the eval mask with Gumbel noise at T = 0.03 (default False: ``p >= 0.5``).
+    """
+
+    def __init__(self, cin: int, stride: int = 1, grid: int | None = None, temperature: float | None = None,
+                 decay: float | None = None, stochastic: bool = False):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, 1, 3, stride, 1)
+        nn.init.zeros_(self.conv.weight)
+        nn.init.constant_(self.conv.bias, 3.0)
+        self.grid = 11 if grid is None else int(grid)
+        self.decay = 0.99998 if decay is None else float(decay)
+        self.stochastic = stochastic
+        self.register_buffer("temperature", torch.tensor(1.0 if temperature is None else float(temperature)))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        logits = self.conv(x)
+        p = torch.sigmoid(logits)
+        g = grid_prior(p.shape, self.grid, p.device, p.dtype)
+        if self.training:
+            m = gumbel_mask(p, float(self.temperature))
+            with torch.no_grad():
+                self.temperature.mul_(self.decay)
+        elif self.stochastic:
+            m = (gumbel_mask(p, 0.03) >= 0.5).to(p.dtype)
+        else:
+            m = (logits >= 0).to(p.dtype)  # p >= 0.5
+        return torch.maximum(m, g), p
+
+
+class Interpolation(nn.Module):
+    """Fill unsampled positions: ``m * f + (1 - m) * conv(f*m, K) / (conv(m, K) + 1e-5)``.
+
+    kind: "rbf" (default; learnable lam = sigma^2 / 2), "learned" (|learned k x k kernel|, initialised
+    to the RBF) or "avgpool" (K = 1, i.e. lam = 0). window: odd, None means 7; sigma: None means 3.
+    """
+
+    def __init__(self, kind: str | None = None, window: int | None = None, sigma: float | None = None):
+        super().__init__()
+        self.kind = kind or "rbf"
+        self.window = 7 if window is None else int(window)
+        if self.kind not in ("rbf", "learned", "avgpool"):
+            raise InputError(f"Interpolation: kind must be 'rbf', 'learned' or 'avgpool', got {self.kind!r}")
+        if self.window < 1 or self.window % 2 == 0:
+            raise InputError(f"Interpolation: window must be odd, got {self.window}")
+        sigma = 3.0 if sigma is None else float(sigma)
+        self.sigma = nn.Parameter(torch.tensor(sigma)) if self.kind == "rbf" else None
+        self.weight = (nn.Parameter(rbf_kernel(self.window, sigma ** 2 / 2).clone())
+                       if self.kind == "learned" else None)
+
+    @property
+    def lam(self) -> Tensor:
+        """The RBF coefficient (Tensor[]); 0 for avgpool."""
+        if self.kind == "avgpool":
+            return torch.zeros(())
+        if self.kind == "learned":
+            raise InputError("Interpolation(kind='learned') has no RBF coefficient")
+        return self.sigma ** 2 / 2
+
+    def kernel(self) -> Tensor:
+        """Tensor[window, window]."""
+        if self.kind == "learned":
+            return self.weight.abs()
+        return rbf_kernel(self.window, self.lam)
+
+    def forward(self, f: Tensor, mask: Tensor) -> Tensor:
+        return rbf_interpolate(f, mask, self.kernel())
+
+
+def fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
+    """(weight, bias) of conv followed by eval-mode BN: Tensor[Cout, Cin/g, kh, kw], Tensor[Cout]."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    bias = bn.bias - bn.running_mean * scale
+    if conv.bias is not None:
+        bias = bias + conv.bias * scale
+    return conv.weight * scale[:, None, None, None], bias
+
+
+class SampleInterpBlock(nn.Module):
+    """A ResNet block (Bottleneck or BasicBlock, torchvision layout) with sampled convolutions.
+
+    x (Tensor[B, Cin, H, W]) -> Tensor[B, Cout, H/s, W/s]. The original block is kept as ``.block``.
+    ``last_p`` holds the probabilities of the last forward (for :func:`sparsity_loss`), ``last_masks``
+    the masks (for :func:`mask_density`).
+    """
+
+    def __init__(self, block: nn.Module, grid: int | None = None, kind: str | None = None,
+                 window: int | None = None, sigma: float | None = None, stochastic: bool = False):
+        super().__init__()
+        self.block = block
+        self.bottleneck = hasattr(block, "conv3")
+        cin = block.conv1.in_channels
+        s1, s2 = block.conv1.stride[0], block.conv2.stride[0]
+        self.mask1 = MaskHead(cin, s1, grid, stochastic=stochastic)
+        self.mask2 = MaskHead(cin, s1 * s2, grid, stochastic=stochastic)
+        self.interp1 = Interpolation(kind, window, sigma)
+        self.interp2 = Interpolation(kind, window, sigma)
+        self.sparse = True  # eval mode: run through torch.ops.edge.sample_interp when the kernel allows
+        self.last_p: tuple[Tensor, Tensor] | None = None
+        self.last_masks: tuple[Tensor, Tensor] | None = None
+
+    def _gated(self, x: Tensor, conv: nn.Conv2d, bn: nn.BatchNorm2d, mask: Tensor, interp: Interpolation,
+               relu: bool) -> Tensor:
+        """act(bn(conv(x))) at the mask, interpolated elsewhere: Tensor[B, Cout, Ho, Wo]."""
+        if self.training or not self.sparse or interp.kind == "learned":
+            f = bn(conv(x))
+            return interp(F.relu(f) if relu else f, mask)
+        w, b = fold_bn(conv, bn)
+        return sample_interp(x, mask, w, b, conv.stride, conv.padding, conv.dilation, conv.groups,
+                             1 if relu else 0, interp.window, float(interp.lam.detach()))
+
+    def forward(self, x: Tensor) -> Tensor:
+        blk = self.block
+        m1, p1 = self.mask1(x)
+        m2, p2 = self.mask2(x)
+        self.last_p, self.last_masks = (p1, p2), (m1.detach(), m2.detach())
+        identity = x if blk.downsample is None else blk.downsample(x)
+        out = self._gated(x, blk.conv1, blk.bn1, m1, self.interp1, relu=True)
+        if self.bottleneck:
+            out = self._gated(out, blk.conv2, blk.bn2, m2, self.interp2, relu=True)
+            out = blk.bn3(blk.conv3(out))
+        else:
+            out = self._gated(out, blk.conv2, blk.bn2, m2, self.interp2, relu=False)
+        return F.relu(out + identity)
+
+
+def _is_resnet_block(m: nn.Module) -> bool:
+    return all(hasattr(m, a) for a in ("conv1", "bn1", "conv2", "bn2", "downsample")) and \
+        isinstance(m.conv1, nn.Conv2d) and isinstance(m.conv2, nn.Conv2d)
+
+
+def to_sample_interp(model: nn.Module, grid: int | None = None, kind: str | None = None,
+                     window: int | None = None, sigma: float | None = None, stochastic: bool = False,
+                     exclude=None, inplace: bool = False, return_report: bool = False):
+    """Wrap every ResNet block of ``model`` (BasicBlock/Bottleneck, torchvision layout) in a
+    :class:`SampleInterpBlock` (deep copy unless ``inplace``); the block keeps its weights.
+
+    Train the mask heads with :func:`edge.forms.distill` and a sparsity weight; ``exclude``: fnmatch
+    patterns of block paths to keep dense.
+    """
+    model = model if inplace else copy.deepcopy(model)
+    report = ConversionReport(form=f"sample_interp(kind={kind or 'rbf'}, grid={11 if grid is None else grid})")
+    targets = [(p, m) for p, m in model.named_modules() if _is_resnet_block(m)]
+    for path, blk in targets:
+        if excluded(path, exclude):
+            report.skipped.append((path, "excluded by pattern"))
+            continue
+        new = SampleInterpBlock(blk, grid, kind, window, sigma, stochastic).to(blk.conv1.weight.device)
+        set_submodule(model, path, new)
+        report.replaced.append((path, f"{type(blk).__name__} -> SampleInterpBlock (2 masks)"))
+    if not report.replaced:
+        raise InputError(f"to_sample_interp: no ResNet block (conv1/bn1/conv2/bn2/downsample) in "
+                         f"{type(model).__name__}; the form applies to residual blocks of the torchvision layout")
+    return (model, report) if return_report else model
+
+
+def _blocks(model: nn.Module) -> list[SampleInterpBlock]:
+    return [m for m in model.modules() if isinstance(m, SampleInterpBlock)]
+
+
+def sparsity_loss(model: nn.Module, weight: float | None = None) -> Tensor:
+    """``w / N_blocks * sum_blocks(0.25 * mean(p1) + 0.75 * mean(p2))`` over the last forward (w: 0.05)."""
+    blocks = [b for b in _blocks(model) if b.last_p is not None]
+    if not blocks:
+        raise InputError("sparsity_loss: the model has no SampleInterpBlock that ran a forward pass; "
+                         "convert it with to_sample_interp and call it first")
+    w = 0.05 if weight is None else float(weight)
+    total = sum(0.25 * b.last_p[0].mean() + 0.75 * b.last_p[1].mean() for b in blocks)
+    return w / len(blocks) * total
+
+
+def mask_density(model: nn.Module) -> float:
+    """Mean share of sampled positions over the masks of the last forward (1.0 = dense)."""
+    vals = [m.mean().item() for b in _blocks(model) if b.last_masks for m in b.last_masks]
+    return float(sum(vals) / len(vals)) if vals else math.nan
