@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,7 +24,10 @@ from edge.errors import EngineError, InputError, PluginError, RuntimeBackendErro
 from edge.runtime.base import Runner, TensorMeta, backends
 from edge.runtime.cuda_memory import CudaApi, cuda_api
 
-trt = lazy_import("tensorrt", feature="the TensorRT runner")
+if TYPE_CHECKING:  # mypy checks the calls against tensorrt-stubs (see docs); at run time: lazy
+    import tensorrt as trt
+else:
+    trt = lazy_import("tensorrt", feature="the TensorRT runner")
 
 # TensorRT DataType *names* -> numpy (robust to the 10.x -> 11.x enum renumbering)
 _TRT_DTYPES = {"FLOAT": np.float32, "HALF": np.float16, "INT8": np.int8, "INT32": np.int32, "INT64": np.int64,
@@ -36,6 +39,11 @@ def trt_dtype_to_numpy(dtype: Any) -> np.dtype:
     if name not in _TRT_DTYPES:
         raise RuntimeBackendError(f"TensorRT tensor type {name} has no numpy equivalent handled by edge")
     return np.dtype(_TRT_DTYPES[name])
+
+
+def dims(d: Any) -> tuple[int, ...]:
+    """A TensorRT ``Dims`` (or any sequence) as a tuple of ints (-1 = dynamic)."""
+    return tuple(int(d[i]) for i in range(len(d)))
 
 
 def load_plugin_library(plugins: Any) -> str | None:
@@ -85,8 +93,13 @@ class TensorRTRunner(Runner):
         super().__init__(name or (self.source.name if isinstance(self.source, Path) else "engine"))
         self.memory_kind, self.plugins, self.profile = memory, plugins, profile or 0
         self.cuda_graph = cuda_graph
-        self.api: CudaApi | None = None
-        self.engine = self.context = self.stream = None
+        # set by activate_impl (typed non-Optional so mypy checks the TensorRT calls against the stubs)
+        self.api: CudaApi = None  # type: ignore[assignment]
+        self.engine: trt.ICudaEngine = None  # type: ignore[assignment]
+        self.context: trt.IExecutionContext = None  # type: ignore[assignment]
+        self.stream: Any = None
+        self._names: list[str] = []
+        self._is_input: dict[str, bool] = {}
         self._device: dict[str, tuple[int, int]] = {}  # name -> (pointer, capacity bytes)
         self._host: dict[str, np.ndarray] = {}  # name -> page-locked staging array (current shape)
         self._graph = None
@@ -114,6 +127,7 @@ class TensorRTRunner(Runner):
         self._is_input = {n: self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in self._names}
 
     def _read_engine(self) -> bytes:
+        assert isinstance(self.source, Path)
         if not self.source.is_file():
             raise EngineError(f"engine file '{self.source}' does not exist")
         return self.source.read_bytes()
@@ -126,14 +140,15 @@ class TensorRTRunner(Runner):
             self.api.free(ptr)
         for arr in self._host.values():
             self.api.host_free(arr)
-        self._device.clear(), self._host.clear()
+        self._device.clear()
+        self._host.clear()
         if self.stream is not None:
             self.api.stream_destroy(self.stream)
-        self.context = self.engine = self.stream = None
+        self.context = self.engine = self.stream = None  # type: ignore[assignment]
 
     # ---- metadata ----
     def _meta(self, name: str) -> TensorMeta:
-        shape = tuple(None if d < 0 else int(d) for d in self.engine.get_tensor_shape(name))
+        shape = tuple(None if d < 0 else d for d in dims(self.engine.get_tensor_shape(name)))
         return TensorMeta(name, shape, trt_dtype_to_numpy(self.engine.get_tensor_dtype(name)))
 
     def inputs_impl(self) -> list[TensorMeta]:
@@ -145,7 +160,7 @@ class TensorRTRunner(Runner):
     def profile_shapes(self, name: str) -> tuple[tuple[int, ...], ...]:
         """(min, opt, max) shapes of input ``name`` in the active optimization profile."""
         self.activate()
-        return tuple(tuple(s) for s in self.engine.get_tensor_profile_shape(name, self.profile))
+        return tuple(dims(s) for s in self.engine.get_tensor_profile_shape(name, self.profile))
 
     @property
     def stream_handle(self) -> int:
@@ -167,7 +182,7 @@ class TensorRTRunner(Runner):
         if missing:
             raise InputError(f"{self.name}: shapes of {list(missing)} could not be inferred from the inputs")
         for name in (n for n in self._names if not self._is_input[n]):
-            shape = tuple(self.context.get_tensor_shape(name))
+            shape = dims(self.context.get_tensor_shape(name))
             if any(d < 0 for d in shape):
                 raise RuntimeBackendError(f"{self.name}: output '{name}' has a data-dependent shape {shape}, "
                                           "which this runner does not support")
@@ -222,7 +237,7 @@ class TensorRTRunner(Runner):
         return host
 
     def _check_profile(self, name: str, shape: tuple[int, ...]) -> None:
-        lo, _, hi = self.engine.get_tensor_profile_shape(name, self.profile)
+        lo, _, hi = (dims(d) for d in self.engine.get_tensor_profile_shape(name, self.profile))
         if len(lo) and (len(lo) != len(shape) or any(s < a or s > b for s, a, b in zip(shape, lo, hi))):
             raise InputError(f"{self.name}: input '{name}' shape {tuple(shape)} is outside the engine's "
                              f"optimization profile [{tuple(lo)} .. {tuple(hi)}]. Fix: rebuild the engine with a "

@@ -25,13 +25,19 @@ TORCH_SUFFIXES = (".pt", ".pth", ".pt2", ".ts")
 
 
 def load_module(path: str | os.PathLike) -> nn.Module:
-    """A module from a TorchScript file or a pickled ``nn.Module`` (``torch.save(model, path)``).
+    """A module from a TorchScript file, a pickled ``nn.Module`` (``torch.save(model, path)``) or a
+    ``torch.export`` archive (``.pt2``).
 
     A state dict is rejected with the fix: it has no architecture to run.
     """
     path = Path(path)
     if not path.is_file():
         raise ModelLoadError(f"PyTorch file '{path}' does not exist")
+    if path.suffix == ".pt2":  # torch.export archive
+        try:
+            return torch.export.load(str(path)).module()
+        except Exception as e:  # noqa: BLE001
+            raise ModelLoadError(f"'{path}' is not a torch.export archive: {e}") from e
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.load is deprecated in 2.13
@@ -100,7 +106,12 @@ class TorchRunner(Runner):
 
     def activate_impl(self) -> None:
         model = self.source if isinstance(self.source, nn.Module) else load_module(self.source)
-        self.model = model.to(self.device).eval()
+        model = model.to(self.device)
+        try:
+            model.eval()
+        except NotImplementedError:  # torch.export modules are already in inference form
+            pass
+        self.model = model
         if self._inputs is None:
             self._inputs = infer_input_metas(self.model, self.input_names)
 

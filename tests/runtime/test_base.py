@@ -91,3 +91,24 @@ def test_backend_for_dispatch(tmp_path, small_net):
 def test_load_missing_file_is_model_load_error(tmp_path):
     with pytest.raises(ModelLoadError, match="does not exist"):
         load(tmp_path / "nothing.onnx")
+
+
+@pytest.mark.parametrize("fmt", ["pickled", "torchscript", "export"])
+def test_torch_files_load(tmp_path, small_net, fmt):
+    x = torch.rand(1, 1, 9, 9)
+    path = tmp_path / ("net.pt2" if fmt == "export" else "net.pt")
+    if fmt == "pickled":
+        torch.save(small_net, path)
+    elif fmt == "torchscript":
+        torch.jit.save(torch.jit.trace(small_net, x), str(path))
+    else:
+        torch.export.save(torch.export.export(small_net, (x,)), str(path))
+    with load(path) as r:
+        (y,) = r.infer({r.inputs[0].name: x.numpy()}).values()
+    np.testing.assert_allclose(y, small_net(x).detach().numpy(), atol=1e-6)
+
+
+def test_state_dict_file_is_rejected_with_fix(tmp_path, small_net):
+    torch.save(small_net.state_dict(), tmp_path / "w.pt")
+    with pytest.raises(ModelLoadError, match="state dict"):
+        load(tmp_path / "w.pt").activate()
