@@ -18,7 +18,7 @@ __global__ void compactKernel(T const* __restrict__ mask, int64_t total, int32_t
     int32_t* __restrict__ positions)
 {
     int64_t const idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-    if (idx < total && toFloat(mask[idx]) != 0.f)
+    if (idx < total && isSampled(toFloat(mask[idx])))
         positions[atomicAdd(count, 1)] = static_cast<int32_t>(idx); // order is irrelevant: positions are independent
 }
 

@@ -79,6 +79,12 @@ EDGE_HD float convAt(Params const& p, T const* x, T const* w, T const* bias, int
     return activate(p.activation, acc + toFloat(bias[co]));
 }
 
+//! A mask value counts as sampled above 0.5 (masks hold 0/1; the same rule as torch.ops.edge.sample_interp).
+EDGE_HD bool isSampled(float m)
+{
+    return m > 0.5f;
+}
+
 //! RBF weight K(d) = exp(-lambda * |d|^2) of the integer offset (du, dv).
 EDGE_HD float rbf(float lambda, int32_t du, int32_t dv)
 {
@@ -93,7 +99,7 @@ EDGE_HD float interpAt(Params const& p, T const* mask, T const* f, int64_t b, in
     int64_t const plane = p.outH * p.outW;
     T const* m = mask + b * plane;
     T const* fc = f + (b * p.cout + c) * plane;
-    if (toFloat(m[yo * p.outW + xo]) != 0.f)
+    if (isSampled(toFloat(m[yo * p.outW + xo])))
         return toFloat(fc[yo * p.outW + xo]);
     int32_t const r = p.window / 2;
     float num = 0.f, den = 0.f;
@@ -105,7 +111,7 @@ EDGE_HD float interpAt(Params const& p, T const* mask, T const* f, int64_t b, in
         for (int32_t dv = -r; dv <= r; ++dv)
         {
             int64_t const x = xo + dv;
-            if (x < 0 || x >= p.outW || toFloat(m[y * p.outW + x]) == 0.f)
+            if (x < 0 || x >= p.outW || !isSampled(toFloat(m[y * p.outW + x])))
                 continue;
             float const k = rbf(p.lambda, du, dv);
             num += k * toFloat(fc[y * p.outW + x]);

@@ -7,6 +7,7 @@
 #include <vector>
 
 using namespace edge;
+using edge::sinterp::isSampled;
 
 namespace
 {
@@ -18,7 +19,7 @@ void run(sinterp::Params const& p, T const* x, T const* mask, T const* w, T cons
     for (int64_t b = 0; b < p.batch; ++b)
         for (int64_t pos = 0; pos < plane; ++pos)
         {
-            if (toFloat(mask[b * plane + pos]) == 0.f)
+            if (!isSampled(toFloat(mask[b * plane + pos])))
                 continue; // the convolution is skipped where the mask is 0
             int64_t const yo = pos / p.outW, xo = pos % p.outW;
             for (int64_t co = 0; co < p.cout; ++co)

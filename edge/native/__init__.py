@@ -1,0 +1,15 @@
+"""ctypes binding of the plugins' CPU references (``libedge_ref.so``) and the search for the built libraries.
+
+- :func:`multipool_unwarp`, :func:`sample_interp`: the element definitions of the EdgeMultiPoolUnwarp and
+  EdgeSampleInterp plugins, computed on the CPU by the same C++ index functions as the CUDA kernels;
+- :func:`find_library`, :func:`search_dirs`: where ``libedge_ref.so`` / ``libedge_plugins.so`` are looked
+  for (``EDGE_PLUGIN_DIR``, the package, the build tree).
+
+Nothing is loaded at import: the library is opened on the first call (PluginError when not built).
+"""
+
+from edge.native._lib import PLUGIN_LIBRARY, REF_LIBRARY, find_library, ref_library, search_dirs
+from edge.native.ops import multipool_unwarp, sample_interp
+
+__all__ = ["multipool_unwarp", "sample_interp", "find_library", "search_dirs", "ref_library", "REF_LIBRARY",
+           "PLUGIN_LIBRARY"]
