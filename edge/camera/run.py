@@ -50,6 +50,23 @@ def recipe_for(runner, recipe=None, size: tuple[int, int] | None = None):
     return Recipe.from_dict(data)
 
 
+def feed_adapter(recipe, runner):
+    """``frame -> feed`` from the recipe, its input names mapped onto the runner's (in order) when they
+    differ, e.g. a recipe's "input" for a torch module whose forward argument is "x"."""
+    names = [m.name for m in runner.inputs]
+    declared = [i.name for i in recipe.inputs]
+    if declared[: len(names)] == names:
+        return recipe.preprocess
+    if len(declared) != len(names):
+        raise InputError(f"recipe {recipe.name} declares inputs {declared}; the model takes {names}")
+    rename = dict(zip(declared, names))
+
+    def preprocess(frame):
+        return {rename[k]: v for k, v in recipe.preprocess(frame).items()}
+
+    return preprocess
+
+
 def run_pipeline(model, source: str, recipe=None, post: str | None = None, sink: str | None = None,
                  config: PipelineConfig | None = None, size: tuple[int, int] | None = None,
                  post_options: dict | None = None, out: str | Path | None = None, backend: str | None = None) -> dict:
@@ -76,7 +93,7 @@ def run_pipeline(model, source: str, recipe=None, post: str | None = None, sink:
     except BaseException:
         src.close()
         raise
-    summary = Pipeline(src, runner, rec.preprocess, postproc, snk, config).run()
+    summary = Pipeline(src, runner, feed_adapter(rec, runner), postproc, snk, config).run()
     summary["config"].update(recipe=rec.name, post=type(postproc).__name__, sink=sink or "null")
     if out is not None:
         from edge.bench.report import write_report
@@ -85,4 +102,4 @@ def run_pipeline(model, source: str, recipe=None, post: str | None = None, sink:
     return summary
 
 
-__all__ = ["run_pipeline", "recipe_for"]
+__all__ = ["run_pipeline", "recipe_for", "feed_adapter"]
