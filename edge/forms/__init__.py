@@ -14,3 +14,5 @@ from edge.forms.report import ConversionReport  # noqa: F401
 from edge.forms.spconv import SPConv3x3, spconv_params, to_spconv  # noqa: F401
 from edge.forms.sample_interp import (Interpolation, MaskHead, SampleInterpBlock, mask_density,  # noqa: F401
                                       sparsity_loss, to_sample_interp)
+from edge.forms.analyze import analyze, compare  # noqa: F401
+from edge.forms.distill import distill  # noqa: F401

@@ -1,0 +1,255 @@
+"""Knowledge-distillation fine-tuning of a converted model from its original (``edge distill``).
+
+Loss per batch (None means default for every knob):
+
+- soft targets: ``alpha * T^2 * KL(softmax(t / T) || softmax(s / T))`` (T = 4, alpha = 0.9 with labels,
+  1.0 without);
+- labels when the data has them: ``(1 - alpha) * cross_entropy(s, y)``; without labels (data
+  distillation, seed 002: unlabelled images labelled by the teacher) the soft targets alone;
+- optional feature matching: ``feature_weight * mean MSE`` between student and teacher outputs of the
+  named modules (e.g. ``["layer1", "layer2", "layer3", "layer4"]``, same shapes in every form);
+- the sparsity loss of sample-interp students (:func:`edge.forms.sparsity_loss`, weight 0.05).
+
+After training, BatchNorm statistics are recalibrated on ``bn_batches`` batches with the inference-time
+masks (sample-interp blocks run dense-with-mask so their BNs see data), then the student is evaluated.
+Checkpoints (student, optimizer, epoch) are written atomically after every epoch; ``resume`` continues.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from edge.errors import InputError, ModelLoadError
+from edge.io import atomic_path
+
+__all__ = ["distill", "DistillResult", "evaluate", "recalibrate_bn", "kd_loss"]
+
+
+@dataclass
+class DistillResult:
+    epochs: int
+    steps: int
+    history: list[dict] = field(default_factory=list)  # per epoch: mean losses
+    student_acc: float | None = None
+    teacher_acc: float | None = None
+    agreement: float | None = None  # share of inputs where student and teacher agree on the top-1 class
+    density: float | None = None  # sample-interp students: mean mask density at evaluation
+
+
+def kd_loss(s: Tensor, t: Tensor, temperature: float) -> Tensor:
+    """``T^2 * KL(softmax(t/T) || softmax(s/T))`` averaged over the batch; s, t (Tensor[B, classes])."""
+    return F.kl_div(F.log_softmax(s / temperature, 1), F.log_softmax(t / temperature, 1), reduction="batchmean",
+                    log_target=True) * temperature ** 2
+
+
+def _split(batch) -> tuple[Tensor, Tensor | None]:
+    if isinstance(batch, Tensor):
+        return batch, None
+    if isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], Tensor):
+        y = batch[1] if len(batch) > 1 and isinstance(batch[1], Tensor) else None
+        return batch[0], y
+    raise InputError(f"distill: a batch must be a Tensor or (images, labels); got {type(batch).__name__}")
+
+
+class _Features:
+    """Forward hooks collecting the outputs of named modules."""
+
+    def __init__(self, model: nn.Module, names):
+        self.out: dict[str, Tensor] = {}
+        mods = dict(model.named_modules())
+        missing = [n for n in names if n not in mods]
+        if missing:
+            raise InputError(f"distill: feature layers {missing} not found in {type(model).__name__}")
+        self.handles = [mods[n].register_forward_hook(self._hook(n)) for n in names]
+
+    def _hook(self, name):
+        def hook(mod, inp, out):
+            self.out[name] = out
+        return hook
+
+    def close(self):
+        for h in self.handles:
+            h.remove()
+
+
+def _sample_blocks(model: nn.Module):
+    from edge.forms.sample_interp import SampleInterpBlock
+
+    return [m for m in model.modules() if isinstance(m, SampleInterpBlock)]
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, data: Iterable, batches: int | None = None, device=None) -> int:
+    """Re-estimate BN running statistics (cumulative average) with inference-time masks; returns batches."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return 0
+    blocks = _sample_blocks(model)
+    model.eval()
+    for bn in bns:
+        bn.reset_running_stats()
+        bn.momentum = None
+        bn.train()
+    for b in blocks:
+        b.sparse = False
+    n = 0
+    try:
+        for batch in data:
+            x, _ = _split(batch)
+            model(x.to(device) if device else x)
+            n += 1
+            if n >= (batches or 50):
+                break
+    finally:
+        for bn in bns:
+            bn.momentum = 0.1
+            bn.eval()
+        for b in blocks:
+            b.sparse = True
+    return n
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Iterable, teacher: nn.Module | None = None, device=None) -> dict:
+    """Top-1 accuracy (when labels exist), teacher accuracy and agreement, mean mask density."""
+    from edge.forms.sample_interp import mask_density
+
+    model.eval()
+    if teacher is not None:
+        teacher.eval()
+    correct = t_correct = agree = total = labelled = 0
+    dens = []
+    for batch in data:
+        x, y = _split(batch)
+        x = x.to(device) if device else x
+        pred = model(x).argmax(1)
+        if _sample_blocks(model):
+            dens.append(mask_density(model))
+        if teacher is not None:
+            tp = teacher(x).argmax(1)
+            agree += int((tp == pred).sum())
+            if y is not None:
+                t_correct += int((tp == y.to(tp.device)).sum())
+        if y is not None:
+            correct += int((pred == y.to(pred.device)).sum())
+            labelled += len(y)
+        total += len(x)
+    return {"acc": correct / labelled if labelled else None,
+            "teacher_acc": t_correct / labelled if labelled and teacher is not None else None,
+            "agreement": agree / total if teacher is not None and total else None,
+            "density": sum(dens) / len(dens) if dens else None}
+
+
+def _save(path: Path, student, opt, sched, epoch: int, steps: int, history) -> None:
+    with atomic_path(path) as tmp:
+        torch.save({"student": student.state_dict(), "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(), "epoch": epoch, "steps": steps, "history": history}, tmp)
+
+
+def _resume(path: Path, student, opt, sched) -> tuple[int, int, list]:
+    try:
+        ck = torch.load(path, map_location="cpu", weights_only=False)
+        student.load_state_dict(ck["student"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        return int(ck["epoch"]), int(ck["steps"]), list(ck.get("history", []))
+    except (OSError, RuntimeError, KeyError, EOFError) as e:
+        raise ModelLoadError(f"distill: cannot resume from checkpoint {path}: {e}. Delete it or pass "
+                             f"resume=False to start over") from e
+
+
+def distill(student: nn.Module, teacher: nn.Module, data: Iterable, epochs: int | None = None,
+            lr: float | None = None, temperature: float | None = None, alpha: float | None = None,
+            feature_layers=None, feature_weight: float | None = None, sparsity_weight: float | None = None,
+            eval_data: Iterable | None = None, bn_data: Iterable | None = None, bn_batches: int | None = None,
+            checkpoint=None, resume: bool = True, max_steps: int | None = None, progress: bool = True,
+            device=None) -> DistillResult:
+    """Fine-tune ``student`` (in place) to mimic ``teacher`` on ``data`` (batches of x or (x, y)).
+
+    Defaults: epochs 1, lr 1e-3 (AdamW, cosine schedule over the run), temperature 4, alpha 0.9 with
+    labels, feature_weight 1.0 when feature_layers are given, sparsity_weight 0.05 for sample-interp
+    students, bn_batches 50 of ``bn_data`` (default ``data``). Returns a :class:`DistillResult`.
+    """
+    epochs, lr, temp = epochs or 1, lr or 1e-3, temperature or 4.0
+    fw = (1.0 if feature_layers else 0.0) if feature_weight is None else float(feature_weight)
+    sw = (0.05 if _sample_blocks(student) else 0.0) if sparsity_weight is None else float(sparsity_weight)
+    if sw and not _sample_blocks(student):
+        raise InputError("distill: sparsity_weight given but the student has no sample-interp block")
+    teacher.eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
+    n_batches = len(data) if hasattr(data, "__len__") else None
+    total = max_steps or (epochs * n_batches if n_batches else None)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s / total, 1.0))) if total else 1.0)
+    start, steps, history = 0, 0, []
+    ckpt = Path(checkpoint) if checkpoint else None
+    if ckpt and resume and ckpt.exists():
+        start, steps, history = _resume(ckpt, student, opt, sched)
+    fs, ft = (_Features(student, feature_layers), _Features(teacher, feature_layers)) if fw else (None, None)
+    try:
+        for epoch in range(start, epochs):
+            history.append(_epoch(student, teacher, data, opt, sched, temp, alpha, fs, ft, fw, sw, device,
+                                  progress, epoch, max_steps, steps))
+            steps += history[-1]["steps"]
+            if ckpt:
+                _save(ckpt, student, opt, sched, epoch + 1, steps, history)
+            if max_steps and steps >= max_steps:
+                break
+    finally:
+        for f in (fs, ft):
+            if f:
+                f.close()
+    recalibrate_bn(student, bn_data if bn_data is not None else data, bn_batches, device)
+    res = DistillResult(epochs=len(history), steps=steps, history=history)
+    if eval_data is not None:
+        ev = evaluate(student, eval_data, teacher, device)
+        res.student_acc, res.teacher_acc, res.agreement, res.density = (ev["acc"], ev["teacher_acc"],
+                                                                        ev["agreement"], ev["density"])
+    return res
+
+
+def _epoch(student, teacher, data, opt, sched, temp, alpha, fs, ft, fw, sw, device, progress, epoch,
+           max_steps, steps_before) -> dict:
+    from tqdm.auto import tqdm
+
+    from edge.forms.sample_interp import sparsity_loss
+
+    student.train()
+    sums, n = {"loss": 0.0, "kd": 0.0, "ce": 0.0, "feat": 0.0, "sparsity": 0.0}, 0
+    bar = tqdm(data, desc=f"distill epoch {epoch + 1}", disable=not progress, leave=False)
+    for batch in bar:
+        x, y = _split(batch)
+        x = x.to(device) if device else x
+        with torch.no_grad():
+            t = teacher(x)
+        s = student(x)
+        a = (0.9 if y is not None else 1.0) if alpha is None else float(alpha)
+        parts = {"kd": a * kd_loss(s, t, temp)}
+        if y is not None and a < 1:
+            parts["ce"] = (1 - a) * F.cross_entropy(s, y.to(s.device))
+        if fw:
+            parts["feat"] = fw * sum(F.mse_loss(fs.out[k], ft.out[k]) for k in ft.out) / max(len(ft.out), 1)
+        if sw:
+            parts["sparsity"] = sparsity_loss(student, sw)
+        loss = sum(parts.values())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        n += 1
+        sums["loss"] += float(loss.detach())
+        for k, v in parts.items():
+            sums[k] += float(v.detach())
+        bar.set_postfix(loss=f"{sums['loss'] / n:.4f}")
+        if max_steps and steps_before + n >= max_steps:
+            break
+    return {"epoch": epoch + 1, "steps": n, **{k: v / max(n, 1) for k, v in sums.items()}}
