@@ -1,0 +1,147 @@
+"""FP32 vs quantized comparison in ONNX Runtime: task metrics, per-output SNR/cosine, per-layer sensitivity
+and latency. The accuracy gate (edge.calib.gate) is built on these.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from edge._lazy import lazy_import
+from edge.calib.data import FrameSet, batches
+from edge.calib.recipe import Recipe
+
+ort = lazy_import("onnxruntime", feature="the INT8 accuracy gate")
+onnx = lazy_import("onnx", feature="the INT8 accuracy gate")
+
+
+def session(path: str | os.PathLike | bytes, threads: int | None = None):
+    """A CPU InferenceSession (full graph optimisation); plugin nodes need their ORT functions attached first."""
+    so = ort.SessionOptions()
+    if threads:
+        so.intra_op_num_threads = threads
+    so.log_severity_level = 3
+    src = str(path) if not isinstance(path, bytes) else path
+    return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+
+
+def run_all(sess, recipe: Recipe, frames: FrameSet, batch_size: int = 8, desc: str | None = None) -> list[np.ndarray]:
+    """Outputs of ``sess`` over all frames, concatenated per output: ``[(N, ...)]``."""
+    names = [o.name for o in sess.get_outputs()]
+    chunks: list[list[np.ndarray]] = [[] for _ in names]
+    for feed in batches(recipe, frames, batch_size, desc=desc):
+        for i, out in enumerate(sess.run(names, feed)):
+            chunks[i].append(out)
+    return [np.concatenate(c) for c in chunks]
+
+
+def snr_db(ref: np.ndarray, test: np.ndarray) -> float:
+    """Signal-to-noise ratio of ``test`` against ``ref`` in dB (inf when identical)."""
+    noise = float(np.sum((ref.astype(np.float64) - test) ** 2))
+    signal = float(np.sum(ref.astype(np.float64) ** 2))
+    if noise == 0:
+        return float("inf")
+    return 10.0 * np.log10(max(signal, 1e-30) / noise)
+
+
+def cosine(ref: np.ndarray, test: np.ndarray) -> float:
+    """Mean cosine similarity of the per-sample flattened outputs ``(N, ...)``."""
+    a = ref.reshape(len(ref), -1).astype(np.float64)
+    b = test.reshape(len(test), -1).astype(np.float64)
+    den = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    return float(np.mean(np.sum(a * b, axis=1) / np.maximum(den, 1e-30)))
+
+
+@dataclass
+class Comparison:
+    """Metrics of a candidate model against the FP32 reference on one evaluation set."""
+
+    frames: int
+    snr_db: list[float]
+    cosine: list[float]
+    top1_agreement: float | None = None
+    accuracy_ref: float | None = None
+    accuracy: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def compare(ref_outputs: Sequence[np.ndarray], outputs: Sequence[np.ndarray], recipe: Recipe,
+            labels: np.ndarray | None = None) -> Comparison:
+    """Task metrics for classification recipes (top-1 agreement, accuracy with labels) + SNR/cosine always."""
+    c = Comparison(frames=len(ref_outputs[0]), snr_db=[snr_db(r, o) for r, o in zip(ref_outputs, outputs)],
+                   cosine=[cosine(r, o) for r, o in zip(ref_outputs, outputs)])
+    if recipe.output_kind == "classification":
+        ref_top, top = ref_outputs[0].reshape(c.frames, -1).argmax(1), outputs[0].reshape(c.frames, -1).argmax(1)
+        c.top1_agreement = float(np.mean(ref_top == top))
+        if labels is not None:
+            c.accuracy_ref = float(np.mean(ref_top == labels))
+            c.accuracy = float(np.mean(top == labels))
+    return c
+
+
+def latency_ms(sess, feed: dict[str, np.ndarray], repeats: int = 20, warmup: int = 3) -> float:
+    """Median wall time of one ``sess.run`` on ``feed`` in ms (CPU; compare ratios measured in one run)."""
+    for _ in range(warmup):
+        sess.run(None, feed)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        sess.run(None, feed)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times) * 1e3)
+
+
+def _with_outputs(path: Path, tensors: Sequence[str]) -> bytes:
+    """The model at ``path`` with ``tensors`` added as graph outputs (shape-free value infos)."""
+    m = onnx.load(str(path))
+    have = {o.name for o in m.graph.output}
+    exist = {t for n in m.graph.node for t in n.output}
+    for t in tensors:
+        if t not in have and t in exist:
+            m.graph.output.append(onnx.helper.make_empty_tensor_value_info(t))
+    return m.SerializeToString()
+
+
+def sensitivity(fp32_path: str | os.PathLike, q_path: str | os.PathLike, recipe: Recipe, frames: FrameSet,
+                candidates: Sequence[str], batch_size: int = 8) -> list[dict]:
+    """Rank quantized nodes by the quantization noise each one adds, worst first.
+
+    Both models expose every candidate node's inputs and outputs (tensor names survive QDQ quantization:
+    the float tensors keep their names, Q/DQ pairs hang off them). A node's added noise is
+    ``NSR(output) - max NSR(float inputs)`` (noise-to-signal power ratios against FP32): what leaving
+    that node in FP32 would remove. Returns ``[{"node", "op", "nsr_in", "nsr_out", "added"}]``.
+    """
+    model = onnx.load(str(fp32_path), load_external_data=False)
+    init = {i.name for i in model.graph.initializer}
+    nodes = [n for n in model.graph.node if n.name in set(candidates)]
+    tensors = sorted({t for n in nodes for t in list(n.input) + list(n.output) if t and t not in init})
+    fp_sess = session(_with_outputs(Path(fp32_path), tensors))
+    q_sess = session(_with_outputs(Path(q_path), tensors))
+    q_names = {o.name for o in q_sess.get_outputs()}
+    tensors = [t for t in tensors if t in q_names and t in {o.name for o in fp_sess.get_outputs()}]
+    nsr: dict[str, list[float]] = {t: [0.0, 0.0] for t in tensors}  # noise, signal
+    for feed in batches(recipe, frames, batch_size, desc="sensitivity"):
+        ref = dict(zip(tensors, fp_sess.run(tensors, feed)))
+        got = dict(zip(tensors, q_sess.run(tensors, feed)))
+        for t in tensors:
+            nsr[t][0] += float(np.sum((ref[t].astype(np.float64) - got[t]) ** 2))
+            nsr[t][1] += float(np.sum(ref[t].astype(np.float64) ** 2))
+    ratio = {t: n / max(s, 1e-30) for t, (n, s) in nsr.items()}
+    rows = []
+    for n in nodes:
+        ins = [ratio[t] for t in n.input if t in ratio]
+        outs = [ratio[t] for t in n.output if t in ratio]
+        if not outs:
+            continue
+        nsr_in = max(ins, default=0.0)
+        rows.append({"node": n.name, "op": n.op_type, "nsr_in": nsr_in, "nsr_out": max(outs),
+                     "added": max(outs) - nsr_in})
+    return sorted(rows, key=lambda r: -r["added"])

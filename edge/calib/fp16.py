@@ -1,0 +1,54 @@
+"""FP16 for TensorRT: an FP16-typed ONNX for strongly typed networks (TensorRT 11, and 10.x with the
+STRONGLY_TYPED flag), keeping numerically sensitive ops in FP32; on TensorRT 10.x the alternative is the
+FP32 ONNX + ``BuilderFlag.FP16`` (edge.trt, ``precision="fp16"``).
+
+Uses onnxconverter-common's ``float16.convert_float_to_float16`` (Cast nodes around the blocked ops),
+with model inputs/outputs kept FP32 by default so the recipe's float32 feeds still apply.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+from edge import __version__
+from edge._lazy import lazy_import
+from edge.errors import InputError
+from edge.io import atomic_path
+
+onnx = lazy_import("onnx", feature="FP16 conversion")
+float16 = lazy_import("onnxconverter_common.float16", feature="FP16 conversion",
+                      install="pip install 'edge[onnx]' (onnxconverter-common)")
+
+# reductions/normalisations whose FP16 accumulation or range loses accuracy; kept in FP32
+SENSITIVE_OPS = ("Softmax", "LogSoftmax", "ReduceMean", "ReduceSum", "ReduceL2", "LayerNormalization",
+                 "InstanceNormalization", "GroupNormalization", "Exp", "Log", "Pow", "Sqrt", "Div", "TopK",
+                 "GlobalAveragePool", "NonMaxSuppression", "Resize", "RoiAlign")
+
+
+def to_fp16(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, keep_fp32_ops: Sequence[str] | None = None,
+            keep_fp32_nodes: Sequence[str] | None = None, keep_io_types: bool = True) -> Path:
+    """Write an FP16-typed copy of ``onnx_in``; see the module docstring.
+
+    Args:
+        keep_fp32_ops: op types left in FP32; None means ``SENSITIVE_OPS``.
+        keep_fp32_nodes: node names left in FP32 in addition.
+        keep_io_types: keep graph inputs/outputs FP32 (a Cast at each end) so existing feeds still work.
+    Plugin nodes (domain trt.plugins) are always kept in FP32 unless their README says they run FP16.
+    """
+    onnx_in = Path(onnx_in)
+    if not onnx_in.exists():
+        raise InputError(f"ONNX model {onnx_in} does not exist")
+    model = onnx.load(str(onnx_in))
+    block = list(keep_fp32_ops if keep_fp32_ops is not None else SENSITIVE_OPS)
+    block += sorted({n.op_type for n in model.graph.node if n.domain == "trt.plugins"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # one warning per clamped tiny weight
+        m16 = float16.convert_float_to_float16(model, keep_io_types=keep_io_types, op_block_list=block,
+                                               node_block_list=list(keep_fp32_nodes or []))
+    m16.metadata_props.add(key="edge_fp16", value=f"edge {__version__}; fp32 ops: {','.join(block)}")
+    with atomic_path(onnx_out, suffix=".onnx") as tmp:
+        onnx.save(m16, str(tmp))
+    return Path(onnx_out)

@@ -1,0 +1,159 @@
+"""The accuracy gate: quantize, compare with FP32 on a held-out set in ONNX Runtime, and when the gate
+fails, return the most sensitive layers to FP32 (``nodes_to_exclude``) until it passes or the budget of
+excluded layers is spent. Writes a JSON + Markdown report listing every layer kept in higher precision
+and the accuracy/latency trade of each step.
+
+Gate metric: ``top1_agreement`` for classification recipes (also reports accuracy when labels exist),
+``snr_db`` (of the first output) otherwise; ``threshold`` is in that metric's unit.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from edge.calib import evaluate as ev
+from edge.calib.data import FrameSet
+from edge.calib.data import load_many as load_frames
+from edge.calib.quantize import TRT_OPS, QuantResult, quantizable_nodes, quantize
+from edge.calib.recipe import Recipe
+from edge.errors import CalibrationError, InputError
+from edge.io import markdown_table, write_json, write_text
+
+DEFAULT_THRESHOLD = {"top1_agreement": 0.98, "snr_db": 30.0}
+
+
+@dataclass
+class GateReport:
+    """Outcome of ``quantize_with_gate``; ``passed`` False means the budget ran out (the file is still written)."""
+
+    metric: str
+    threshold: float
+    passed: bool
+    result: QuantResult
+    steps: list[dict] = field(default_factory=list)
+    excluded: list[dict] = field(default_factory=list)  # node, op, added noise (kept in FP32)
+    ranking: list[dict] = field(default_factory=list)
+    eval_frames: int = 0
+    reference: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "result"}
+        d["quantization"] = self.result.to_dict()
+        return d
+
+    def markdown(self) -> str:
+        verdict = "PASSED" if self.passed else "FAILED (budget of FP32 layers spent)"
+        md = [f"### INT8 accuracy gate: {verdict}\n",
+              f"- model: `{self.result.path.name}` ({self.result.scheme} Q/DQ, {self.result.method} calibration on "
+              f"{self.result.calib_frames} frames, {self.result.calib_seconds:.1f} s)",
+              f"- gate: {self.metric} >= {self.threshold} on {self.eval_frames} held-out frames (ONNX Runtime CPU)\n",
+              markdown_table(self.steps, ["fp32_layers", self.metric, "accuracy", "accuracy_fp32", "snr_db",
+                                          "latency_ratio"])]
+        if self.excluded:
+            md += ["\nLayers kept in FP32 (most sensitive first):\n",
+                   markdown_table(self.excluded, ["node", "op", "added"])]
+        else:
+            md.append("\nNo layer kept in higher precision.\n")
+        return "\n".join(md)
+
+    def write(self, out_dir: str | os.PathLike, stem: str = "gate") -> tuple[Path, Path]:
+        out = Path(out_dir)
+        return write_json(out / f"{stem}.json", self.to_dict()), write_text(out / f"{stem}.md", self.markdown())
+
+
+def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Recipe | str,
+                       calib: FrameSet | str | Sequence[str], eval_set: FrameSet | str | Sequence[str],
+                       method: str = "entropy", scheme: str = "trt", threshold: float | None = None,
+                       metric: str | None = None, max_fp32_layers: int | None = None,
+                       sensitivity_frames: int = 32, batch_size: int = 8, measure_latency: bool = True,
+                       **quant_kw) -> GateReport:
+    """Quantize ``onnx_in`` and enforce the gate; see the module docstring.
+
+    Args:
+        calib / eval_set: disjoint FrameSets or source specs (the caller keeps them disjoint).
+        threshold: None means 0.98 top-1 agreement (classification) or 30 dB SNR (otherwise).
+        max_fp32_layers: budget of layers returned to FP32; None means a quarter of the quantizable ones.
+        sensitivity_frames: frames of ``eval_set`` used to rank layers (the first ones).
+    Returns:
+        GateReport; ``onnx_out`` holds the last (best) quantized model either way.
+    """
+    recipe = Recipe.load(recipe) if not isinstance(recipe, Recipe) else recipe
+    calib = calib if isinstance(calib, FrameSet) else load_frames([calib] if isinstance(calib, str) else list(calib))
+    evs = eval_set if isinstance(eval_set, FrameSet) else load_frames(
+        [eval_set] if isinstance(eval_set, str) else list(eval_set))
+    metric = metric or ("top1_agreement" if recipe.output_kind == "classification" else "snr_db")
+    if metric not in DEFAULT_THRESHOLD:
+        raise InputError(f"gate metric '{metric}' must be one of {sorted(DEFAULT_THRESHOLD)}")
+    threshold = DEFAULT_THRESHOLD[metric] if threshold is None else float(threshold)
+    fp_sess = ev.session(onnx_in)
+    ref = ev.run_all(fp_sess, recipe, evs, batch_size, desc="FP32 reference")
+    lat_feed = recipe.preprocess_batch(evs.frames[:1])
+    fp_lat = ev.latency_ms(fp_sess, lat_feed) if measure_latency else None
+    candidates = [n for n, _ in quantizable_nodes(_named(onnx_in, onnx_out), quant_kw.get("op_types") or TRT_OPS)]
+    budget = max(1, len(candidates) // 4) if max_fp32_layers is None else max_fp32_layers
+    res = quantize(onnx_in, onnx_out, recipe, calib, method=method, scheme=scheme, **quant_kw)
+    report = GateReport(metric, threshold, False, res, eval_frames=len(evs),
+                        reference={"latency_ms": fp_lat})
+    ranking: list[dict] | None = None
+    n_excl = 0
+    while True:
+        step = _measure(onnx_out, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric)
+        report.steps.append(step)
+        if step[metric] >= threshold:
+            report.passed = True
+            break
+        if ranking is None:
+            ranking = ev.sensitivity(_named(onnx_in, onnx_out), onnx_out, recipe,
+                                     evs.take(0, sensitivity_frames), candidates, batch_size)
+            report.ranking = ranking
+            if not ranking:
+                raise CalibrationError("the gate failed and no quantized layer could be ranked by sensitivity")
+        n_new = min(budget, len(ranking), max(1, 2 * n_excl))
+        if n_new <= n_excl:  # budget spent
+            break
+        n_excl = n_new
+        report.excluded = ranking[:n_excl]
+        report.result = quantize(onnx_in, onnx_out, recipe, calib, method=method, scheme=scheme,
+                                 nodes_to_exclude=[r["node"] for r in report.excluded], **quant_kw)
+    return report
+
+
+def _measure(q_path, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric) -> dict:
+    q_sess = ev.session(q_path)
+    t0 = time.perf_counter()
+    outs = ev.run_all(q_sess, recipe, evs, batch_size, desc=f"INT8 ({n_excl} FP32 layers)")
+    cmp = ev.compare(ref, outs, recipe, evs.labels)
+    q_lat = ev.latency_ms(q_sess, lat_feed) if fp_lat else None
+    return {"fp32_layers": n_excl, "top1_agreement": cmp.top1_agreement, "snr_db": cmp.snr_db[0],
+            "cosine": cmp.cosine[0], "accuracy": cmp.accuracy, "accuracy_fp32": cmp.accuracy_ref,
+            "latency_ms": q_lat, "latency_ratio": (q_lat / fp_lat) if fp_lat and q_lat else None,
+            "eval_seconds": time.perf_counter() - t0}
+
+
+def _needs_named(onnx_in) -> bool:
+    import onnx
+
+    return any(not n.name for n in onnx.load(str(onnx_in), load_external_data=False).graph.node)
+
+
+def _named(onnx_in, onnx_out) -> Path:
+    """``onnx_in`` itself when every node has a name, else a named copy beside ``onnx_out`` (same names the
+    quantizer gives, so ranked names can be excluded)."""
+    import onnx
+
+    from edge.calib.quantize import ensure_node_names
+
+    if not _needs_named(onnx_in):
+        return Path(onnx_in)
+    m = onnx.load(str(onnx_in))
+    ensure_node_names(m)
+    p = Path(onnx_out).with_name(Path(onnx_out).stem + ".fp32-named.onnx")
+    from edge.io import atomic_path
+
+    with atomic_path(p, suffix=".onnx") as tmp:
+        onnx.save(m, str(tmp))
+    return p

@@ -1,0 +1,260 @@
+"""Explicit INT8: a Q/DQ ONNX that TensorRT 10 and 11 accept, produced on a CPU with onnxruntime's
+quantization tools and calibrated with a Recipe + FrameSet.
+
+Schemes (registry ``SCHEMES``):
+- ``trt``    TensorRT-style: symmetric INT8 activations and weights (zero point 0), per-channel weights,
+             biases left FP32 (TensorRT folds them), Q/DQ on the inputs of the ops TensorRT fuses.
+             The file for TensorRT. ONNX Runtime runs it on a CPU too (slowly: see docs/BENCHMARKS.md).
+- ``cpu-u8`` asymmetric UINT8 activations + symmetric per-channel INT8 weights: ONNX Runtime's fast CPU
+             path. NOT for TensorRT (TensorRT needs zero-point 0); named apart so it is never mistaken.
+
+Why onnxruntime and not NVIDIA ModelOpt: ModelOpt installs only in its own environment here (it pulls
+onnxruntime-gpu and cupy and downgrades onnx), converts the rest to FP16 by default, and fails on models
+with TensorRT plugin nodes when TensorRT is absent; onnxruntime's QDQ quantizer configured as above
+gives the same symmetric per-channel Q/DQ TensorRT consumes and runs on plugin models with the
+model-local ONNX functions attached during calibration (shared/TARGETS.md).
+
+Calibration ranges are cached (``ranges.json`` beside the output or ``cache_path``) so that re-quantizing
+with a different ``nodes_to_exclude`` list (the accuracy gate does this) costs seconds, not a recalibration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+from edge import __version__
+from edge._lazy import has_module, lazy_import
+from edge.calib.data import FrameSet, batches
+from edge.calib.data import load_many as load_frames
+from edge.calib.recipe import Recipe
+from edge.errors import CalibrationError, InputError
+from edge.io import atomic_path
+from edge.registry import Registry
+
+onnx = lazy_import("onnx", feature="INT8 quantization")
+ortq = lazy_import("onnxruntime.quantization", feature="INT8 quantization", install="pip install 'edge[onnx]'")
+
+PLUGIN_DOMAIN = "trt.plugins"
+METHODS = ("entropy", "percentile", "max")
+# ops whose inputs get Q/DQ: TensorRT fuses Q/DQ into these (conv/gemm/pool/residual add/concat)
+TRT_OPS = ["Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "GlobalAveragePool", "AveragePool", "MaxPool",
+           "Concat"]
+
+SCHEMES: Registry[dict] = Registry("quantization scheme")
+SCHEMES.register("trt")({"activation": "QInt8", "weight": "QInt8", "symmetric_act": True,
+                         "for_tensorrt": True, "suffix": "int8"})
+SCHEMES.register("cpu-u8")({"activation": "QUInt8", "weight": "QInt8", "symmetric_act": False,
+                            "for_tensorrt": False, "suffix": "cpu-u8"})
+
+
+@dataclass
+class QuantResult:
+    """What ``quantize`` wrote and how: the Q/DQ file, the ranges cache and the provenance."""
+
+    path: Path
+    ranges_path: Path
+    method: str
+    scheme: str
+    calib_frames: int
+    calib_sha256: str
+    calib_seconds: float
+    excluded: list[str] = field(default_factory=list)
+    plugin_nodes: list[str] = field(default_factory=list)
+    qdq_nodes: int = 0
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["path"], d["ranges_path"] = str(self.path), str(self.ranges_path)
+        return d
+
+
+class _Reader:
+    """onnxruntime CalibrationDataReader over recipe-preprocessed frames (built lazily: ORT subclass)."""
+
+    def __new__(cls, recipe: Recipe, frames: FrameSet, batch_size: int):
+        class Reader(ortq.CalibrationDataReader):
+            def __init__(self):
+                self._it = batches(recipe, frames, batch_size, desc="calibrating")
+
+            def get_next(self):
+                return next(self._it, None)
+
+            def __len__(self):
+                return len(frames)
+
+        return Reader()
+
+
+def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Recipe | str,
+             calib: FrameSet | str | Sequence[str], method: str = "entropy", scheme: str = "trt",
+             nodes_to_exclude: Sequence[str] | None = None, percentile: float | None = None,
+             batch_size: int | None = None, cache_path: str | os.PathLike | None = None,
+             limit: int | None = None, op_types: Sequence[str] | None = None) -> QuantResult:
+    """Calibrate ``onnx_in`` on ``calib`` frames preprocessed by ``recipe`` and write a Q/DQ ONNX.
+
+    Args:
+        calib: a FrameSet, or source spec(s) for ``edge.calib.data.load`` (e.g. "skimage", "opencv:vtest.avi@5").
+        method: "entropy" (TensorRT's default), "percentile" (``percentile``, default 99.99) or "max".
+        scheme: "trt" (symmetric S8, for TensorRT) or "cpu-u8" (asymmetric U8, ONNX Runtime CPU only).
+        nodes_to_exclude: node names left in FP32 (the gate fills this); plugin nodes always stay unquantized.
+        cache_path: calibration ranges JSON; None means ``<onnx_out>.ranges.<method>.json``. Reused when present
+            and the calibration data hash matches.
+    Returns:
+        QuantResult; the file is written atomically and carries edge metadata_props.
+    """
+    if method not in METHODS:
+        raise InputError(f"calibration method '{method}' must be one of {METHODS}")
+    cfg = SCHEMES.get(scheme)
+    recipe = Recipe.load(recipe) if not isinstance(recipe, Recipe) else recipe
+    frames = calib if isinstance(calib, FrameSet) else load_frames([calib] if isinstance(calib, str) else list(calib),
+                                                                   limit)
+    onnx_in, onnx_out = Path(onnx_in), Path(onnx_out)
+    if not onnx_in.exists():
+        raise InputError(f"ONNX model {onnx_in} does not exist")
+    model = onnx.load(str(onnx_in))
+    plugins = [n.name or n.op_type for n in model.graph.node if n.domain == PLUGIN_DOMAIN]
+    calib_sha = frames.sha256()
+    ranges = Path(cache_path) if cache_path else onnx_out.with_name(f"{onnx_out.stem}.ranges.{method}.json")
+    ranges = _fresh_ranges(ranges, calib_sha, recipe, method, percentile)
+    excluded = list(nodes_to_exclude or [])
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="edge-quant-") as tmp:
+        pre = Path(tmp) / "pre.onnx"
+        _preprocess(model, pre)
+        extra = {"ActivationSymmetric": cfg["symmetric_act"], "WeightSymmetric": True, "QuantizeBias": False,
+                 "CalibTensorRangeSymmetric": cfg["symmetric_act"]}
+        if method == "percentile":
+            extra["CalibPercentile"] = float(percentile if percentile is not None else 99.99)
+        qtmp = Path(tmp) / "q.onnx"
+        with _quiet_ort_logging():
+            ortq.quantize_static(
+                str(pre), str(qtmp), calibration_data_reader=_Reader(recipe, frames, batch_size or 1),
+                quant_format=ortq.QuantFormat.QDQ, op_types_to_quantize=list(op_types or TRT_OPS), per_channel=True,
+                activation_type=getattr(ortq.QuantType, cfg["activation"]),
+                weight_type=getattr(ortq.QuantType, cfg["weight"]), nodes_to_exclude=excluded,
+                calibrate_method=_ort_method(method), extra_options=extra, calibration_cache_path=str(ranges))
+        qmodel = onnx.load(str(qtmp))
+    seconds = time.perf_counter() - t0
+    _detach_plugin_functions(qmodel, model)
+    _stamp(qmodel, recipe, method, scheme, calib_sha, excluded)
+    with atomic_path(onnx_out, suffix=".onnx") as tmp_out:
+        onnx.save(qmodel, str(tmp_out))
+    ranges_meta_write(ranges, calib_sha, recipe, method, percentile)
+    qdq = sum(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in qmodel.graph.node)
+    return QuantResult(onnx_out, ranges, method, scheme, len(frames), calib_sha, seconds, excluded, plugins, qdq)
+
+
+def quantizable_nodes(onnx_path: str | os.PathLike, op_types: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """``[(node name, op type)]`` of the nodes the quantizer would give Q/DQ inputs (plugins excluded)."""
+    ops = set(op_types or TRT_OPS)
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    return [(n.name, n.op_type) for n in model.graph.node if n.op_type in ops and n.domain in ("", "ai.onnx")]
+
+
+def ensure_node_names(model) -> bool:
+    """Give every unnamed node a unique name (``<op>_<i>``) so it can be excluded by name; True if changed."""
+    seen, changed = {n.name for n in model.graph.node if n.name}, False
+    for i, n in enumerate(model.graph.node):
+        if not n.name:
+            name = f"{n.op_type}_{i}"
+            while name in seen:
+                name += "_"
+            n.name, changed = name, True
+            seen.add(name)
+    return changed
+
+
+def _preprocess(model, out: Path) -> None:
+    """Name nodes, attach plugin functions for ORT, then onnxruntime's quant_pre_process (shape inference)."""
+    ensure_node_names(model)
+    _attach_plugin_functions(model)
+    src = out.with_name("named.onnx")
+    onnx.save(model, str(src))
+    try:
+        ortq.quant_pre_process(str(src), str(out), skip_optimization=True, skip_symbolic_shape=True)
+    except Exception as e:  # noqa: BLE001 - shape inference is an optimisation; keep going without it
+        logging.getLogger(__name__).warning("quant_pre_process failed (%s); quantizing without it", e)
+        onnx.save(model, str(out))
+
+
+def _attach_plugin_functions(model) -> None:
+    """Plugin nodes (domain trt.plugins) get model-local ONNX functions so ORT can run them on a CPU."""
+    if not any(n.domain == PLUGIN_DOMAIN for n in model.graph.node):
+        return
+    if not has_module("edge.export.ort_functions"):
+        raise CalibrationError("the model has TensorRT plugin nodes (domain trt.plugins) but "
+                               "edge.export.ort_functions is not available to run them in ONNX Runtime")
+    from edge.export.ort_functions import attach_plugin_functions
+
+    attached = attach_plugin_functions(model)
+    if attached is not None and attached is not model:  # a copy was returned: move its functions in
+        del model.functions[:]
+        model.functions.extend(attached.functions)
+        for imp in attached.opset_import:
+            if imp.domain not in {o.domain for o in model.opset_import}:
+                model.opset_import.append(imp)
+
+
+def _detach_plugin_functions(qmodel, original) -> None:
+    """Drop the functions attached for calibration, keeping any the original file had."""
+    keep = {(f.domain, f.name) for f in original.functions}
+    funcs = [f for f in qmodel.functions if (f.domain, f.name) in keep]
+    del qmodel.functions[:]
+    qmodel.functions.extend(funcs)
+
+
+def _stamp(model, recipe: Recipe, method: str, scheme: str, calib_sha: str, excluded: list[str]) -> None:
+    props = {"edge_version": __version__, "edge_quant_method": method, "edge_quant_scheme": scheme,
+             "edge_recipe": recipe.name, "edge_recipe_sha256": recipe.fingerprint(),
+             "edge_calib_sha256": calib_sha, "edge_fp32_nodes": ",".join(excluded)}
+    old = [p for p in model.metadata_props if p.key not in props]
+    del model.metadata_props[:]
+    model.metadata_props.extend(old)
+    for k, v in props.items():
+        model.metadata_props.add(key=k, value=v)
+
+
+def _ort_method(method: str):
+    cm = ortq.CalibrationMethod
+    return {"entropy": cm.Entropy, "percentile": cm.Percentile, "max": cm.MinMax}[method]
+
+
+def _ranges_key(calib_sha: str, recipe: Recipe, method: str, percentile: float | None) -> str:
+    return hashlib.sha256(f"{calib_sha}|{recipe.fingerprint()}|{method}|{percentile}".encode()).hexdigest()
+
+
+def _fresh_ranges(path: Path, calib_sha: str, recipe: Recipe, method: str, percentile: float | None) -> Path:
+    """Delete a ranges cache made from other data/recipe/method (its key file says which)."""
+    key_file = path.with_suffix(".key")
+    if path.exists() and (not key_file.exists() or key_file.read_text() != _ranges_key(calib_sha, recipe, method,
+                                                                                         percentile)):
+        path.unlink()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def ranges_meta_write(path: Path, calib_sha: str, recipe: Recipe, method: str, percentile: float | None) -> None:
+    from edge.io import write_text
+
+    write_text(path.with_suffix(".key"), _ranges_key(calib_sha, recipe, method, percentile))
+
+
+@contextlib.contextmanager
+def _quiet_ort_logging():
+    """quantize_static logs warnings on the root logger (e.g. about pre-processing it cannot see through
+    our temporary copy); raise the level only for the duration of the call."""
+    root = logging.getLogger()
+    old = root.level
+    root.setLevel(max(old, logging.ERROR))
+    try:
+        yield
+    finally:
+        root.setLevel(old)
