@@ -17,6 +17,8 @@ from edge.errors import EdgeError
 COMMANDS = {
     "demo": ("edge.cli.demo:demo", "Run the end-to-end demonstration (dense form, exactness, speed)."),
     "dense": ("edge.cli.dense:dense", "Convert a patch network to its dense form; check equivalence."),
+    "analyze": ("edge.cli.analyze:analyze", "Per-layer FLOPs/params/memory-access table; two models side by side."),
+    "distill": ("edge.cli.distill:distill", "Fine-tune a converted model (SPConv/CSP/sample-interp) from its original."),
     "bench": ("edge.cli.bench:bench", "Benchmark artifacts side by side (FPS, latency percentiles, memory, power)."),
     "run": ("edge.cli.run:run", "Run a model on a camera/video/image source (threaded pipeline, summary)."),
     "compare": ("edge.cli.compare:compare", "Run artifacts on identical inputs; compare outputs (exit 0/1)."),

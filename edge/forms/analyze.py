@@ -145,7 +145,7 @@ def _hints(mod: nn.Module, row: LayerCost) -> list[str]:
         if mod.kernel_size == (1, 1) and max(mod.in_channels, mod.out_channels) >= 4 * min(mod.in_channels,
                                                                                           mod.out_channels):
             h.append("G1")
-        if 1 < mod.groups < mod.in_channels:
+        if 2 < mod.groups < mod.in_channels:  # grouped but not depthwise; 2 groups add little
             h.append("G2")
     if type(mod).__name__ in _MULTI_BRANCH:
         h.append("G3")

@@ -1,0 +1,100 @@
+"""``edge distill``: convert a model to an efficient form and fine-tune it from the original by
+knowledge distillation (Fashion-MNIST data built in; any labelled or unlabelled tensor file too)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def _fashion(split: str, n: int | None, batch: int, shuffle: bool, labels: bool):
+    import torch
+
+    from edge.models.fashion_cnn import load_fashion_mnist
+
+    x, y = load_fashion_mnist(split)
+    x = (torch.from_numpy(x.copy()).float().div_(255).sub_(0.2860).div_(0.3530)).unsqueeze(1)
+    y = torch.from_numpy(y.copy())
+    if n:
+        x, y = x[:n], y[:n]
+    return _batches(x, y if labels else None, batch, shuffle)
+
+
+def _batches(x, y, batch: int, shuffle: bool):
+    import torch
+
+    class Batches:
+        def __len__(self):
+            return (len(x) + batch - 1) // batch
+
+        def __iter__(self):
+            idx = torch.randperm(len(x)) if shuffle else torch.arange(len(x))
+            for i in range(0, len(x), batch):
+                j = idx[i:i + batch]
+                yield (x[j], y[j]) if y is not None else x[j]
+
+    return Batches()
+
+
+def _tensor_file(path: Path, batch: int, labels: bool):
+    import torch
+
+    from edge.errors import InputError
+
+    obj = torch.load(path, map_location="cpu", weights_only=True)
+    if isinstance(obj, torch.Tensor):
+        return _batches(obj, None, batch, True)
+    if isinstance(obj, dict) and "x" in obj:
+        return _batches(obj["x"], obj.get("y") if labels else None, batch, True)
+    raise InputError(f"{path}: expected a tensor (N, C, H, W) or a dict {{'x': images, 'y': labels}}")
+
+
+@click.command()
+@click.option("--teacher", required=True, help="Original model: a name (fashion-resnet, resnet18, ...) or a .pt file.")
+@click.option("--form", "form", required=True,
+              help="Target form: spconv[=alpha], csp[=first], sample_interp[=grid].")
+@click.option("--data", default="fashion-mnist", show_default=True,
+              help="'fashion-mnist' or a .pt file with a tensor (N,C,H,W) or {'x': ..., 'y': ...}.")
+@click.option("--no-labels", is_flag=True, help="Data distillation: ignore labels, learn from the teacher only.")
+@click.option("--epochs", type=int, default=None, help="Default 1.")
+@click.option("--lr", type=float, default=None, help="Default 1e-3 (AdamW, cosine).")
+@click.option("--batch-size", type=int, default=128, show_default=True)
+@click.option("--train-samples", type=int, default=None, help="Use only the first N training images.")
+@click.option("--sparsity-weight", type=float, default=None, help="Sample-interp sparsity loss weight (0.05).")
+@click.option("--feature-layers", default=None, help="Comma-separated module names for feature matching.")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Checkpoint file (written every epoch; resumed when present).")
+@click.option("--save", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the distilled student (a dict {'model': module, 'result': ...}).")
+def distill(teacher, form, data, no_labels, epochs, lr, batch_size, train_samples, sparsity_weight,
+            feature_layers, checkpoint, save):
+    """Convert TEACHER to FORM, distil it, recalibrate BN, evaluate and save it."""
+    import dataclasses
+
+    import torch
+
+    from edge.forms.distill import distill as run
+    from edge.forms.zoo import apply_form, load_model
+    from edge.io import atomic_path
+
+    t = load_model(teacher)
+    student, report = apply_form(t, form)
+    click.echo(str(report).splitlines()[0])
+    if data == "fashion-mnist":
+        train = _fashion("train", train_samples, batch_size, True, not no_labels)
+        test = _fashion("test", None, 512, False, True)
+    else:
+        train = _tensor_file(Path(data), batch_size, not no_labels)
+        test = None
+    res = run(student, t, train, epochs=epochs, lr=lr, sparsity_weight=sparsity_weight,
+              feature_layers=feature_layers.split(",") if feature_layers else None, eval_data=test,
+              checkpoint=checkpoint)
+    with atomic_path(save) as tmp:
+        torch.save({"model": student.eval(), "result": dataclasses.asdict(res), "form": form,
+                    "teacher": teacher}, tmp)
+    for k in ("student_acc", "teacher_acc", "agreement", "density"):
+        v = getattr(res, k)
+        if v is not None:
+            click.echo(f"{k}: {v:.4f}")
+    click.echo(f"saved {save}")
