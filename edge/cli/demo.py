@@ -20,6 +20,7 @@ from edge.io import write_json, write_text
 # (name, "module:function"); later issues append their steps here.
 STEPS = [
     ("dense", "edge.dense.demo:run"),
+    ("forms", "edge.forms.demo:run"),
 ]
 
 
