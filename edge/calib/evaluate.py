@@ -27,6 +27,12 @@ def session(path: str | os.PathLike | bytes, threads: int | None = None):
         so.intra_op_num_threads = threads
     so.log_severity_level = 3
     src = str(path) if not isinstance(path, bytes) else path
+    if not isinstance(path, bytes):
+        m = onnx.load(src, load_external_data=False)
+        if any(n.domain == "trt.plugins" for n in m.graph.node):  # CPU twin of the plugin nodes
+            from edge.calib.quantize import _attach_plugin_functions
+
+            src = _attach_plugin_functions(onnx.load(src)).SerializeToString()
     return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
 
 

@@ -143,7 +143,7 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
                 calibrate_method=_ort_method(method), extra_options=extra, calibration_cache_path=str(ranges))
         qmodel = onnx.load(str(qtmp))
     seconds = time.perf_counter() - t0
-    _detach_plugin_functions(qmodel, model)
+    qmodel = _detach_plugin_functions(qmodel)
     _stamp(qmodel, recipe, method, scheme, calib_sha, excluded)
     with atomic_path(onnx_out, suffix=".onnx") as tmp_out:
         onnx.save(qmodel, str(tmp_out))
@@ -175,7 +175,7 @@ def ensure_node_names(model) -> bool:
 def _preprocess(model, out: Path) -> None:
     """Name nodes, attach plugin functions for ORT, then onnxruntime's quant_pre_process (shape inference)."""
     ensure_node_names(model)
-    _attach_plugin_functions(model)
+    model = _attach_plugin_functions(model)
     src = out.with_name("named.onnx")
     onnx.save(model, str(src))
     try:
@@ -185,30 +185,26 @@ def _preprocess(model, out: Path) -> None:
         onnx.save(model, str(out))
 
 
-def _attach_plugin_functions(model) -> None:
-    """Plugin nodes (domain trt.plugins) get model-local ONNX functions so ORT can run them on a CPU."""
+def _attach_plugin_functions(model):
+    """Plugin nodes (domain trt.plugins) get model-local ONNX functions so ORT can run them on a CPU
+    (engineer A's edge.export.ort_functions); returns the model to calibrate (a copy when attached)."""
     if not any(n.domain == PLUGIN_DOMAIN for n in model.graph.node):
-        return
+        return model
     if not has_module("edge.export.ort_functions"):
         raise CalibrationError("the model has TensorRT plugin nodes (domain trt.plugins) but "
                                "edge.export.ort_functions is not available to run them in ONNX Runtime")
     from edge.export.ort_functions import attach_plugin_functions
 
-    attached = attach_plugin_functions(model)
-    if attached is not None and attached is not model:  # a copy was returned: move its functions in
-        del model.functions[:]
-        model.functions.extend(attached.functions)
-        for imp in attached.opset_import:
-            if imp.domain not in {o.domain for o in model.opset_import}:
-                model.opset_import.append(imp)
+    return attach_plugin_functions(model)
 
 
-def _detach_plugin_functions(qmodel, original) -> None:
-    """Drop the functions attached for calibration, keeping any the original file had."""
-    keep = {(f.domain, f.name) for f in original.functions}
-    funcs = [f for f in qmodel.functions if (f.domain, f.name) in keep]
-    del qmodel.functions[:]
-    qmodel.functions.extend(funcs)
+def _detach_plugin_functions(qmodel):
+    """Remove the functions attached for calibration (the plugin nodes stay, unquantized)."""
+    if not any(n.domain == PLUGIN_DOMAIN for n in qmodel.graph.node):
+        return qmodel
+    from edge.export.ort_functions import detach_plugin_functions
+
+    return detach_plugin_functions(qmodel)
 
 
 def _stamp(model, recipe: Recipe, method: str, scheme: str, calib_sha: str, excluded: list[str]) -> None:

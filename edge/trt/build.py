@@ -1,0 +1,100 @@
+"""``build_engine``: ONNX (+ plugin library, + recipe shapes) -> plan file + sidecar manifest, and
+``load_engine``: manifest check, plugin loading, deserialisation.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edge._lazy import lazy_import
+from edge.errors import EngineError
+from edge.trt.loaders import BuildOptions, CreateConfig, EngineFromNetwork, NetworkFromOnnx, SaveEngine, get_logger
+from edge.trt.manifest import check_manifest, make_manifest, write_manifest
+
+if TYPE_CHECKING:
+    import tensorrt as trt
+else:
+    trt = lazy_import("tensorrt", feature="building TensorRT engines")
+
+
+@dataclass
+class BuildResult:
+    engine: Path
+    manifest: Path
+    seconds: float
+    dla_fallback: list[str] = field(default_factory=list)
+
+
+def build_engine(onnx_path: str | os.PathLike, engine_path: str | os.PathLike, options: BuildOptions | None = None,
+                 recipe: Any = None, calib: Any = None) -> BuildResult:
+    """Build ``onnx_path`` into ``engine_path`` and write ``<engine>.json``.
+
+    Args:
+        recipe: a Recipe (or name) whose min/opt/max shapes fill ``options.shapes`` when not given.
+        calib: for ``precision="int8-implicit"`` (TensorRT 10.x): a FrameSet or source spec(s),
+            preprocessed by ``recipe``; its sha256 goes into the manifest.
+    """
+    options = options or BuildOptions()
+    if recipe is not None:
+        from edge.calib.recipe import Recipe
+
+        recipe = recipe if isinstance(recipe, Recipe) else Recipe.load(recipe)
+        if not options.shapes:
+            options.shapes = recipe.shapes()
+    calibrator, calib_sha = _calibrator(options, recipe, calib)
+    config = CreateConfig(options, calibrator)
+    t0 = time.perf_counter()
+    try:
+        path = SaveEngine(EngineFromNetwork(NetworkFromOnnx(onnx_path, options), config), engine_path)()
+    finally:
+        if calibrator is not None:
+            calibrator.free()
+    seconds = time.perf_counter() - t0
+    calib_sha = calib_sha or _qdq_calib_sha(onnx_path)
+    man = make_manifest(path, precision=options.precision, shapes=options.shapes, onnx_path=onnx_path,
+                        plugin_paths=options.plugins, calib_sha256=calib_sha, options=options.to_dict(),
+                        extra={"dla_fallback": config.dla_fallback, "build_seconds": round(seconds, 2)})
+    return BuildResult(path, write_manifest(path, man), seconds, config.dla_fallback)
+
+
+def load_engine(engine_path: str | os.PathLike, allow_mismatch: bool = False, plugins: list | None = None) -> Any:
+    """Check the manifest, load plugin libraries, deserialise: an ``ICudaEngine``."""
+    check_manifest(engine_path, allow_mismatch=allow_mismatch, plugin_paths=plugins)
+    if plugins:
+        from edge.trt.loaders import load_plugin_libraries
+
+        load_plugin_libraries([str(p) for p in plugins])
+    runtime = trt.Runtime(get_logger())
+    engine = runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
+    if engine is None:
+        raise EngineError(f"TensorRT could not deserialise {engine_path} (see the log above): built by another "
+                          "TensorRT version or for another device? Rebuild it with `edge build`")
+    return engine
+
+
+def _calibrator(options: BuildOptions, recipe: Any, calib: Any) -> tuple[Any, str | None]:
+    if options.precision != "int8-implicit":
+        return None, None
+    if recipe is None or calib is None:
+        raise EngineError("precision int8-implicit needs a recipe and calibration data (--recipe, --calib)")
+    from edge.calib.data import FrameSet, batches, load_many
+    from edge.trt.calibrator import make_entropy_calibrator
+
+    frames = calib if isinstance(calib, FrameSet) else load_many([calib] if isinstance(calib, str) else list(calib))
+    return make_entropy_calibrator(batches(recipe, frames, 1, desc="TensorRT calibration"), options.calib_cache), \
+        frames.sha256()
+
+
+def _qdq_calib_sha(onnx_path: str | os.PathLike) -> str | None:
+    """The calibration hash a Q/DQ ONNX from edge quantize carries in its metadata."""
+    try:
+        import onnx
+
+        m = onnx.load(str(onnx_path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - provenance only
+        return None
+    return next((p.value for p in m.metadata_props if p.key == "edge_calib_sha256"), None)
