@@ -43,9 +43,11 @@ __global__ void sparseConvKernel(Params p, T const* __restrict__ x, T const* __r
     float acc[2][2] = {{0.f, 0.f}, {0.f, 0.f}};
     for (int64_t k0 = 0; k0 < kSize; k0 += kTileK)
     {
+        // consecutive threads take consecutive k of one position/channel: the weight rows are read
+        // coalesced, and the receptive field mostly along x
         for (int32_t e = tid; e < kTileK * kTileP; e += 256)
         {
-            int32_t const kk = e / kTileP, pp = e % kTileP;
+            int32_t const kk = e % kTileK, pp = e / kTileK;
             int64_t const k = k0 + kk;
             int32_t const pi = tileP + pp;
             float a = 0.f, bw = 0.f;

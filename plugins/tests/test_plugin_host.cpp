@@ -22,9 +22,11 @@ extern "C" IPluginCreatorInterface* const* getCreators(int32_t& nbCreators);
 extern "C" void setLoggerFinder(ILoggerFinder* finder);
 
 static int gFailures = 0;
+static int gChecks = 0;
 #define CHECK(cond)                                                                                                \
     do                                                                                                             \
     {                                                                                                              \
+        ++gChecks;                                                                                                 \
         if (!(cond))                                                                                               \
         {                                                                                                          \
             std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                            \
@@ -471,9 +473,9 @@ int main()
     testInterpRejects();
     if (gFailures)
     {
-        std::printf("%d check(s) failed\n", gFailures);
+        std::printf("%d of %d checks failed\n", gFailures, gChecks);
         return 1;
     }
-    std::printf("test_plugin_host: all checks passed\n");
+    std::printf("test_plugin_host: all %d checks passed\n", gChecks);
     return 0;
 }

@@ -14,9 +14,11 @@ extern "C" int32_t edge_sample_interp_ref(void const*, void const*, void const*,
 extern "C" char const* edge_ref_last_error();
 
 static int gFailures = 0;
+static int gChecks = 0;
 #define CHECK(cond)                                                                                                \
     do                                                                                                             \
     {                                                                                                              \
+        ++gChecks;                                                                                                 \
         if (!(cond))                                                                                               \
         {                                                                                                          \
             std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                            \
@@ -119,9 +121,9 @@ int main()
     testSampleInterp();
     if (gFailures)
     {
-        std::printf("%d check(s) failed\n", gFailures);
+        std::printf("%d of %d checks failed\n", gFailures, gChecks);
         return 1;
     }
-    std::printf("test_ref: all checks passed\n");
+    std::printf("test_ref: all %d checks passed\n", gChecks);
     return 0;
 }
