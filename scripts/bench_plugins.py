@@ -5,7 +5,8 @@ For every case two ONNX graphs are made with onnx.helper: one plugin node (domai
 exporter writes it) and the decomposed form from standard operators (reshape/transpose/slice for the unwarp;
 conv + mask + RBF depthwise conv + division for sample-interp). Both go through TensorRT's ONNX parser
 (the plugin library loaded with edge.trt.plugins.load()), are built strongly typed in FP32 or FP16, and
-are timed with CUDA events on the same device buffers. Runs on a Jetson (TensorRT + CUDA + torch with CUDA).
+are timed with CUDA events on the same device buffers. ``mac_ratio`` is the cost model of
+plugins/sample_interp/README.md (plugin multiply-adds / decomposed multiply-adds) at the drawn mask density. Runs on a Jetson (TensorRT + CUDA + torch with CUDA).
 
 Without TensorRT (our CPU machines) it checks the decomposed graphs in ONNX Runtime against the plugins'
 CPU reference (edge.native), prints that no latency was measured and exits with status 2.
@@ -153,6 +154,13 @@ def interp_models(b, cin, cout, h, w, k, stride, padding, dtype, window, lam, se
     return plugin, _model(nodes, ins, out, dec_inits), weight, bias
 
 
+def interp_macs(b, cin, cout, ho, wo, k, density, window):
+    """(plugin, decomposed) multiply-adds of one EdgeSampleInterp (plugins/sample_interp/README.md, cost)."""
+    pos, kc = b * ho * wo, cin * k * k
+    plugin = density * pos * cout * kc + (1 - density) * pos * (cout + 1) * window**2
+    return plugin, pos * cout * kc + pos * (cout + 1) * window**2
+
+
 def cases(args):
     """Yield (op, case name, plugin model, decomposed model, feeds, reference fn)."""
     from edge import native
@@ -173,6 +181,8 @@ def cases(args):
             mask = (rng.random((b, 1, ho, wo)) < p).astype(dtype)
             ref = (lambda f, wt=weight, bs=bias, s=stride, pd=pad: native.sample_interp(
                 f["X"], f["M"], wt, bs, stride=s, padding=pd, activation=1, window=args.window, lam=args.lam))
+            pm, dm = interp_macs(b, cin, cout, ho, wo, k, float(mask.astype(np.float32).mean()), args.window)
+            ref.mac_ratio = pm / dm  # the README's cost model, for the table
             yield "EdgeSampleInterp", f"{name}-p{p:g}", plugin, dec, {"X": x, "M": mask}, ref
 
 
@@ -187,7 +197,8 @@ def cpu_check(args) -> list[dict]:
         got = sess.run(None, feeds)[0].astype(np.float64)
         want = np.asarray(ref(feeds), np.float64)
         err = float(np.abs(got - want).max() / max(1.0, np.abs(want).max()))
-        rows.append({"op": op, "case": name, "decomposed_vs_reference_rel_err": err})
+        rows.append({"op": op, "case": name, "decomposed_vs_reference_rel_err": err,
+                     "mac_ratio": getattr(ref, "mac_ratio", "")})
     return rows
 
 
@@ -247,7 +258,7 @@ def device_bench(args, trt) -> list[dict]:
     rows = []
     for op, name, plugin, dec, feeds, ref in cases(args):
         want = np.asarray(ref(feeds), np.float64)
-        row = {"op": op, "case": name}
+        row = {"op": op, "case": name, "mac_ratio": getattr(ref, "mac_ratio", "")}
         for form, model in (("plugin", plugin), ("decomposed", dec)):
             stats, out = time_engine(build_engine(trt, model, logger), feeds, args.iters, args.warmup)
             row[f"{form}_ms"] = stats["median_ms"]
@@ -275,14 +286,14 @@ def main(argv=None) -> int:
               "(JetPack 6.1+ / 7.x) with the plugin library built there (bash scripts/build_plugins.sh).")
         print("Checking the decomposed ONNX graphs against the plugins' CPU reference instead (no latency):")
         rows = cpu_check(args)
-        print(markdown_table(rows, ["op", "case", "decomposed_vs_reference_rel_err"]))
+        print(markdown_table(rows, ["op", "case", "decomposed_vs_reference_rel_err", "mac_ratio"]))
         if args.json:
             write_json(args.json, {"environment": env, "tensorrt": None, "cpu_check": rows})
         return 2
     env["tensorrt"] = trt.__version__
     rows = device_bench(args, trt)
-    print(markdown_table(rows, ["op", "case", "plugin_ms", "decomposed_ms", "speedup", "plugin_rel_err",
-                                "decomposed_rel_err"]))
+    print(markdown_table(rows, ["op", "case", "plugin_ms", "decomposed_ms", "speedup", "mac_ratio",
+                                "plugin_rel_err", "decomposed_rel_err"]))
     if args.json:
         write_json(args.json, {"environment": env, "results": rows})
     return 0
