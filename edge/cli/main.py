@@ -22,6 +22,7 @@ COMMANDS = {
     "bench": ("edge.cli.bench:bench", "Benchmark artifacts side by side (FPS, latency percentiles, memory, power)."),
     "run": ("edge.cli.run:run", "Run a model on a camera/video/image source (threaded pipeline, summary)."),
     "compare": ("edge.cli.compare:compare", "Run artifacts on identical inputs; compare outputs (exit 0/1)."),
+    "export": ("edge.cli.export:export", "Export a model to ONNX: TensorRT plugin nodes or portable standard ops."),
 }
 
 
