@@ -111,3 +111,19 @@ def test_unwarp_rejects_other_dtypes(ref_lib):
 
     with pytest.raises(InputError, match="float32 or float16"):
         native(np.zeros((4, 1, 2, 2), np.float64), [(2, 2)])
+
+
+def test_missing_reference_library_lists_the_paths_tried(monkeypatch, tmp_path):
+    from edge.errors import PluginError
+    from edge.native import _lib
+
+    monkeypatch.setattr(_lib, "search_dirs", lambda: [tmp_path / "a", tmp_path / "b"])
+    _lib.ref_library.cache_clear()
+    try:
+        with pytest.raises(PluginError) as err:
+            _lib.ref_library()
+        assert str(tmp_path / "a" / "libedge_ref.so") in str(err.value)
+        assert str(tmp_path / "b" / "libedge_ref.so") in str(err.value)
+        assert "build_plugins.sh" in str(err.value)
+    finally:
+        _lib.ref_library.cache_clear()  # the next call finds the real library again
