@@ -169,6 +169,8 @@ def _round(s: _Subject, opts: BenchOptions, r: int) -> None:
     if opts.iterations is not None:
         quota = opts.iterations // opts.rounds + (1 if r < opts.iterations % opts.rounds else 0)
         budget = math.inf
+        if quota == 0:  # fewer iterations than rounds: this round has none
+            return
     else:
         quota, budget = None, opts.duration_s / opts.rounds
     sampler = PowerSampler(opts.power)
@@ -178,8 +180,7 @@ def _round(s: _Subject, opts: BenchOptions, r: int) -> None:
         while True:
             _step(s)
             done = len(s.host_ms) - n0
-            if (quota is not None and done >= quota) or (quota is None and time.perf_counter() - t0 >= budget) \
-                    or quota == 0:
+            if (quota is not None and done >= quota) or (quota is None and time.perf_counter() - t0 >= budget):
                 break
         s.wall_s += time.perf_counter() - t0
     s.peak_rss = max(s.peak_rss, mem.peak_bytes)

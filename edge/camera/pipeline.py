@@ -53,6 +53,7 @@ class PipelineConfig:
     overlay: bool = True
     power: str = "off"
     join_timeout_s: float = 5.0
+    helper_nice: int = 5  # capture/output threads run at this nice increment (Linux): inference keeps the cores
 
 
 @dataclass
@@ -159,6 +160,8 @@ class Pipeline:
         return [t.name for t in threads if t.is_alive()]
 
     def _guard(self, fn) -> None:
+        if self.config.helper_nice and fn != self._infer:
+            _lower_priority(self.config.helper_nice)
         try:
             fn()
         except Closed:
@@ -308,6 +311,19 @@ class Pipeline:
         if self.error is not None:
             warns.append(f"stopped on error: {self.reason}")
         return build_result("pipeline", [row], environment(), asdict(self.config), None, None, warns)
+
+
+def _lower_priority(increment: int) -> None:
+    """Raise this thread's nice value (Linux: per-thread). With the cores busy, the scheduler then lets the
+    inference thread (and its runtime's worker threads) run first: a model-bound pipeline keeps its FPS
+    while decoding and post-processing fill the gaps."""
+    import os
+
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + increment)
+    except (AttributeError, OSError):  # not Linux, or not permitted: run at normal priority
+        pass
 
 
 __all__ = ["Pipeline", "PipelineConfig", "STAGES"]

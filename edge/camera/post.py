@@ -63,26 +63,34 @@ class ColorMap:
         if y.ndim != 4 or y.shape[0] != 1:
             raise InputError(f"colormap post-processing needs a (1, K, h, w) output, got {y.shape}; use --post dump")
         k, h, w = y.shape[1:]
-        feats = y[0].reshape(k, -1).T.astype(np.float32)  # (h*w, K)
+        feats = y[0].reshape(k, h * w)  # a view: no copy of the (possibly large) feature map
         if k >= 2:
             if self.basis is None:
-                sub = feats[:: max(1, len(feats) // 4096)]
-                self.mean = sub.mean(0)
-                _, _, vt = np.linalg.svd(sub - self.mean, full_matrices=False)
-                self.basis = vt[:3].T  # (K, <=3)
-            feats = (feats - self.mean) @ self.basis
-        if self.lo is None:
-            self.lo, self.hi = np.percentile(feats, 1, axis=0), np.percentile(feats, 99, axis=0)
-        u8 = (np.clip((feats - self.lo) / np.maximum(self.hi - self.lo, 1e-12), 0, 1) * 255).astype(np.uint8)
+                self.basis, self.offset = _pca_basis(feats)
+            # (<=3, h*w). einsum, not BLAS: BLAS worker threads would spin on the cores the model needs
+            feats = np.einsum("ck,kn->cn", self.basis, feats, optimize=False) - self.offset
+        if self.lo is None:  # fixed on the first frame so that colours mean the same over time
+            self.lo, self.hi = (np.percentile(feats, q, axis=1, keepdims=True) for q in (1, 99))
+        scale = 255.0 / np.maximum(self.hi - self.lo, 1e-12)
+        u8 = np.clip((feats - self.lo) * scale, 0, 255).astype(np.uint8)
         if k == 1:
             img = cv2.applyColorMap(u8.reshape(h, w), self.cmap)
         else:
-            img = np.zeros((h * w, 3), np.uint8)
-            img[:, : u8.shape[1]] = u8
-            img = img.reshape(h, w, 3)
+            chans = [u8[i].reshape(h, w) for i in range(u8.shape[0])]
+            chans += [np.zeros((h, w), np.uint8)] * (3 - len(chans))
+            img = cv2.merge(chans)
         if (h, w) != frame.shape[:2]:
             img = cv2.resize(img, (frame.shape[1], frame.shape[0]), interpolation=cv2.INTER_NEAREST)
-        return img, {"shape": list(y.shape), "min": float(y.min()), "max": float(y.max())}
+        return img, {"shape": list(y.shape)}
+
+
+def _pca_basis(feats: np.ndarray, max_samples: int = 4096):
+    """Top-3 principal directions of ``feats (K, N)`` from a strided subsample: (basis (<=3, K), offset)."""
+    sub = np.ascontiguousarray(feats[:, :: max(1, feats.shape[1] // max_samples)].T, dtype=np.float32)
+    mean = sub.mean(0)
+    _, _, vt = np.linalg.svd(sub - mean, full_matrices=False)
+    basis = np.ascontiguousarray(vt[:3], dtype=feats.dtype if feats.dtype.kind == "f" else np.float32)
+    return basis, (basis @ mean)[:, None]
 
 
 @posts.register("dump")

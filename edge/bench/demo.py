@@ -1,0 +1,80 @@
+"""Demo step "bench": a benchmark report (JSON, Markdown, PNG) of what the demo built, against its baselines.
+
+Artifacts, measured side by side in interleaved rounds: the patch-based BaseNet (batched patches, the
+fair baseline of SPEC §1), its dense form in PyTorch, and the portable and plugin ONNX files the export
+step wrote (ctx.out/export, dynamic H/W) in ONNX Runtime. Then the camera pipeline runs the dense BaseNet
+on real video (opencv-doc's vtest.avi) into a colour-mapped video, and its summary joins the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edge.io import markdown_table
+
+
+def built_onnx(out: Path) -> dict:
+    """The BaseNet ONNX files of the export step: {"portable": path, "plugins": path} (missing ones left out)."""
+    found = {}
+    for p in sorted((out / "export").glob("basenet.*.onnx")):
+        found["plugins" if p.name.endswith(".plugins.onnx") else "portable"] = p
+    return found
+
+
+def demo_video() -> Path | None:
+    for p in (Path(__file__).resolve().parents[2] / "data" / "opencv" / "vtest.avi",):
+        if p.exists():
+            return p
+    return None
+
+
+def run(ctx) -> dict:
+    from edge.bench import BenchOptions, bench, to_markdown, write_report
+
+    h, w = (48, 72) if ctx.quick else (72, 108)
+    out = ctx.out / "bench"
+    onnx = built_onnx(ctx.out)
+    artifacts = ["edge.bench.models:patch_basenet", "edge.bench.models:dense_basenet"]
+    names = ["patch-based (torch)", "dense (torch)"]
+    for mode in ("portable", "plugins"):
+        if mode in onnx:
+            artifacts.append(str(onnx[mode]))
+            names.append(f"dense {mode} ONNX (onnxruntime)")
+    if not onnx:
+        ctx.echo("no ONNX files from the export step in this run: benchmarking the PyTorch forms only")
+    opts = BenchOptions(iterations=2 if ctx.quick else 4, rounds=2, warmup_s=0.1, power="auto",
+                        shapes={"": (1, 1, h, w)})
+    result = bench(artifacts, names=names, options=opts, command=f"edge demo (step bench, {h}x{w})")
+    files = write_report(result, out)
+    for r in result["results"]:
+        ctx.echo(f"{r['name']:32s} {r['fps']:9.2f} FPS  median {r['latency_ms']['median']:9.2f} ms  "
+                 f"speed-up {r['speedup']:7.1f}x")
+    section = {"image": f"{w}x{h}", "results": [{k: r[k] for k in ("name", "backend", "fps", "speedup")} | {
+        "median_ms": r["latency_ms"]["median"], "p99_ms": r["latency_ms"]["p99"]} for r in result["results"]],
+        "files": [str(p.relative_to(ctx.out)) for p in [files["json"], files["markdown"], *files["plots"]]]}
+    md = to_markdown(result, title=f"Benchmark: dense BaseNet forms vs the patch-based baseline ({w}x{h})")
+    section["pipeline"] = _pipeline(ctx, onnx.get("portable"), out, h, w)
+    if section["pipeline"]:
+        md += "\nCamera pipeline (edge run) on vtest.avi:\n\n" + markdown_table([section["pipeline"]])
+    ctx.markdown.append(md + "".join(f"\n![{p.stem}]({p.relative_to(ctx.out)})\n" for p in files["plots"]))
+    return section
+
+
+def _pipeline(ctx, model, out: Path, h: int, w: int) -> dict | None:
+    """A short `edge run` of the dense BaseNet on real video into a colour-mapped video; None without video."""
+    from edge.camera import PipelineConfig, run_pipeline
+
+    video = demo_video()
+    if video is None:
+        ctx.echo("vtest.avi not found (run `make data`): pipeline part skipped")
+        return None
+    summary = run_pipeline(str(model) if model else "edge.bench.models:dense_basenet", str(video),
+                           recipe="dense-basenet", size=(h, w), post="colormap", sink=str(out / "dense_vtest.avi"),
+                           config=PipelineConfig(max_frames=4 if ctx.quick else 12), out=out)
+    r = summary["results"][0]
+    row = {"model": Path(r["name"]).name, "frames": r["frames"]["output"], "fps": r["fps"],
+           "infer_median_ms": r["stages_ms"]["infer"]["median"], "e2e_median_ms": r["end_to_end_latency_ms"]["median"],
+           "stop_reason": r["stop_reason"], "video": "bench/dense_vtest.avi"}
+    ctx.echo(f"pipeline: {row['frames']} frames of vtest.avi at {row['fps']:.2f} FPS, end-to-end median "
+             f"{row['e2e_median_ms']:.0f} ms -> {out / 'dense_vtest.avi'}")
+    return row
