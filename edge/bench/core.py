@@ -135,7 +135,7 @@ def _load(artifact, name: str, backend, opts: BenchOptions) -> _Subject:
     s = _Subject(name, str(getattr(artifact, "name", artifact)), runner, feed, (current_rss_bytes() - rss0) / 2**20,
                  owned=runner is not artifact)
     if gpu.supports_gpu_timing(runner):
-        s.events = gpu.CudaEvents(4)
+        s.events = gpu.CudaEvents(4, getattr(runner, "api", None))
         mem1 = gpu.device_memory()
         if mem0 and mem1:
             s.device_used_mb.append(mem1["used_mb"] - mem0["used_mb"])
@@ -214,7 +214,11 @@ def _summarize(s: _Subject, opts: BenchOptions) -> dict:
 
 
 def _engine_mb(runner) -> float | None:
+    """Device memory the TensorRT engine's execution context needs (ICudaEngine.device_memory_size)."""
     b = getattr(runner, "device_memory_bytes", None)
+    engine = getattr(runner, "engine", None)
+    if b is None and engine is not None:
+        b = getattr(engine, "device_memory_size_v2", None) or getattr(engine, "device_memory_size", None)
     return b / 2**20 if isinstance(b, (int, float)) else None
 
 

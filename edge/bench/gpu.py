@@ -33,21 +33,36 @@ def _ok(res, what: str):
 
 
 class CudaEvents:
-    """``n`` CUDA events: ``record(i, stream)`` then ``elapsed_ms(i, j)`` (synchronises on event j)."""
+    """``n`` CUDA events: ``record(i, stream)`` then ``elapsed_ms(i, j)`` (synchronises on event j).
 
-    def __init__(self, n: int = 4):
-        self.events = [_ok(cudart.cudaEventCreate(), "cudaEventCreate") for _ in range(n)]
+    Args:
+        api: the runner's device-memory layer (``runner.api`` of edge.runtime's TensorRT runner:
+            cuda-python or pycuda, with event_create/event_record/event_elapsed_ms); None = cuda-python.
+    """
+
+    def __init__(self, n: int = 4, api=None):
+        self.api = api if api is not None and hasattr(api, "event_create") else None
+        if self.api is not None:
+            self.events = [self.api.event_create() for _ in range(n)]
+        else:
+            self.events = [_ok(cudart.cudaEventCreate(), "cudaEventCreate") for _ in range(n)]
 
     def record(self, i: int, stream) -> None:
-        _ok(cudart.cudaEventRecord(self.events[i], stream), "cudaEventRecord")
+        if self.api is not None:
+            self.api.event_record(self.events[i], stream)
+        else:
+            _ok(cudart.cudaEventRecord(self.events[i], stream), "cudaEventRecord")
 
     def elapsed_ms(self, i: int, j: int) -> float:
+        if self.api is not None:
+            return float(self.api.event_elapsed_ms(self.events[i], self.events[j]))
         _ok(cudart.cudaEventSynchronize(self.events[j]), "cudaEventSynchronize")
         return float(_ok(cudart.cudaEventElapsedTime(self.events[i], self.events[j]), "cudaEventElapsedTime"))
 
     def close(self) -> None:
-        for e in self.events:
-            cudart.cudaEventDestroy(e)
+        if self.api is None:
+            for e in self.events:
+                cudart.cudaEventDestroy(e)
         self.events = []
 
 

@@ -184,3 +184,20 @@ def test_tensorrt_engine_bench_splits_copies_and_compute(onnx_model, tmp_path):
     assert trt_row["total_gpu_compute_time_s"] > 0
     res = bench([str(engine)], options=small(iterations=30, shapes={"": (1, 1, 64, 64)}, cuda_graph=True))
     assert res["results"][0]["cuda_graph"] is True
+
+
+@pytest.mark.slow
+def test_demo_step_writes_its_report(tmp_path):
+    from edge.bench.demo import run
+    from edge.cli.demo import DemoContext
+
+    ctx = DemoContext(out=tmp_path, quick=True)
+    section = run(ctx)
+    assert [r["name"] for r in section["results"]][:2] == ["patch-based (torch)", "dense (torch)"]
+    assert section["results"][0]["speedup"] == 1.0
+    data = load_result(tmp_path / "bench" / "bench.json")
+    validate(data)
+    assert {"bench/bench.md", "bench/bench_fps.png", "bench/bench_latency.png"} <= set(section["files"])
+    if section["pipeline"]:
+        assert section["pipeline"]["frames"] == 4 and (tmp_path / "bench" / "dense_vtest.avi").exists()
+    assert "patch-based" in ctx.markdown[-1]
