@@ -6,7 +6,8 @@ exporter writes it) and the decomposed form from standard operators (reshape/tra
 conv + mask + RBF depthwise conv + division for sample-interp). Both go through TensorRT's ONNX parser
 (the plugin library loaded with edge.trt.plugins.load()), are built strongly typed in FP32 or FP16, and
 are timed with CUDA events on the same device buffers. ``mac_ratio`` is the cost model of
-plugins/sample_interp/README.md (plugin multiply-adds / decomposed multiply-adds) at the drawn mask density. Runs on a Jetson (TensorRT + CUDA + torch with CUDA).
+plugins/sample_interp/README.md (plugin multiply-adds / decomposed multiply-adds) at the drawn mask density.
+Runs on a Jetson (TensorRT + CUDA + torch with CUDA).
 
 Without TensorRT (our CPU machines) it checks the decomposed graphs in ONNX Runtime against the plugins'
 CPU reference (edge.native), prints that no latency was measured and exits with status 2.
@@ -17,7 +18,6 @@ CPU reference (edge.native), prints that no latency was measured and exits with 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import platform
 import statistics
@@ -171,7 +171,8 @@ def cases(args):
         plugin, dec = unwarp_models(b, c, h, w, strides, dtype)
         m = math.prod(sy * sx for sy, sx in strides)
         x = rng.standard_normal((b * m, c, h, w)).astype(dtype)
-        yield "EdgeMultiPoolUnwarp", name, plugin, dec, {"X": x}, lambda f, s=strides: native.multipool_unwarp(f["X"], s)
+        ref = (lambda f, s=strides: native.multipool_unwarp(f["X"], s))
+        yield "EdgeMultiPoolUnwarp", name, plugin, dec, {"X": x}, ref
     densities = [float(d) for d in args.densities.split(",")][: 1 if args.quick else None]
     for name, b, cin, cout, h, w, k, stride, pad in INTERP_CASES[: 1 if args.quick else None]:
         plugin, dec, weight, bias = interp_models(b, cin, cout, h, w, k, stride, pad, dtype, args.window, args.lam)
