@@ -1,7 +1,7 @@
 """Calibration data, explicit INT8 (Q/DQ) quantization, the accuracy gate and FP16 conversion.
 
 ``Recipe`` (edge.calib.recipe) declares a model's preprocessing once; calibration sets
-(edge.calib.data), ``quantize`` (edge.calib.quantize), ``quantize_with_gate`` (edge.calib.gate),
+(edge.calib.data), ``quantize`` (edge.calib.qdq), ``quantize_with_gate`` (edge.calib.gate),
 ``to_fp16`` (edge.calib.fp16), ``edge compare`` and the camera pipeline all use it.
 Heavy modules (onnx, onnxruntime) are imported by the functions below only when called.
 """
@@ -10,8 +10,8 @@ from edge.calib.recipe import InputSpec, Recipe, bundled_names
 
 
 def quantize(*args, **kwargs):
-    """See edge.calib.quantize.quantize."""
-    from edge.calib.quantize import quantize as _q
+    """See edge.calib.qdq.quantize."""
+    from edge.calib.qdq import quantize as _q
 
     return _q(*args, **kwargs)
 

@@ -18,7 +18,7 @@ from typing import Sequence
 from edge.calib import evaluate as ev
 from edge.calib.data import FrameSet
 from edge.calib.data import load_many as load_frames
-from edge.calib.quantize import TRT_OPS, QuantResult, quantizable_nodes, quantize
+from edge.calib.qdq import TRT_OPS, QuantResult, quantizable_nodes, quantize
 from edge.calib.recipe import Recipe
 from edge.errors import CalibrationError, InputError
 from edge.io import markdown_table, write_json, write_text
@@ -70,7 +70,7 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
                        method: str = "entropy", scheme: str = "trt", threshold: float | None = None,
                        metric: str | None = None, max_fp32_layers: int | None = None,
                        sensitivity_frames: int = 32, batch_size: int = 8, measure_latency: bool = True,
-                       **quant_kw) -> GateReport:
+                       nodes_to_exclude: Sequence[str] | None = None, **quant_kw) -> GateReport:
     """Quantize ``onnx_in`` and enforce the gate; see the module docstring.
 
     Args:
@@ -78,6 +78,7 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
         threshold: None means 0.98 top-1 agreement (classification) or 30 dB SNR (otherwise).
         max_fp32_layers: budget of layers returned to FP32; None means a quarter of the quantizable ones.
         sensitivity_frames: frames of ``eval_set`` used to rank layers (the first ones).
+        nodes_to_exclude: layers the user keeps in FP32 from the start (not counted in the budget).
     Returns:
         GateReport; ``onnx_out`` holds the last (best) quantized model either way.
     """
@@ -95,7 +96,9 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     fp_lat = ev.latency_ms(fp_sess, lat_feed) if measure_latency else None
     candidates = [n for n, _ in quantizable_nodes(_named(onnx_in, onnx_out), quant_kw.get("op_types") or TRT_OPS)]
     budget = max(1, len(candidates) // 4) if max_fp32_layers is None else max_fp32_layers
-    res = quantize(onnx_in, onnx_out, recipe, calib, method=method, scheme=scheme, **quant_kw)
+    user = list(nodes_to_exclude or [])
+    candidates = [c for c in candidates if c not in user]
+    res = quantize(onnx_in, onnx_out, recipe, calib, method=method, scheme=scheme, nodes_to_exclude=user, **quant_kw)
     report = GateReport(metric, threshold, False, res, eval_frames=len(evs),
                         reference={"latency_ms": fp_lat})
     ranking: list[dict] | None = None
@@ -118,7 +121,7 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
         n_excl = n_new
         report.excluded = ranking[:n_excl]
         report.result = quantize(onnx_in, onnx_out, recipe, calib, method=method, scheme=scheme,
-                                 nodes_to_exclude=[r["node"] for r in report.excluded], **quant_kw)
+                                 nodes_to_exclude=user + [r["node"] for r in report.excluded], **quant_kw)
     return report
 
 
@@ -127,7 +130,8 @@ def _measure(q_path, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, met
     t0 = time.perf_counter()
     outs = ev.run_all(q_sess, recipe, evs, batch_size, desc=f"INT8 ({n_excl} FP32 layers)")
     cmp = ev.compare(ref, outs, recipe, evs.labels)
-    q_lat = ev.latency_ms(q_sess, lat_feed) if fp_lat else None
+    # speed with ORT's fused int8 kernels (what a CPU user gets), accuracy from the literal Q/DQ session
+    q_lat = ev.latency_ms(ev.session(q_path, literal_qdq=False), lat_feed) if fp_lat else None
     return {"fp32_layers": n_excl, "top1_agreement": cmp.top1_agreement, "snr_db": cmp.snr_db[0],
             "cosine": cmp.cosine[0], "accuracy": cmp.accuracy, "accuracy_fp32": cmp.accuracy_ref,
             "latency_ms": q_lat, "latency_ratio": (q_lat / fp_lat) if fp_lat and q_lat else None,
@@ -145,7 +149,7 @@ def _named(onnx_in, onnx_out) -> Path:
     quantizer gives, so ranked names can be excluded)."""
     import onnx
 
-    from edge.calib.quantize import ensure_node_names
+    from edge.calib.qdq import ensure_node_names
 
     if not _needs_named(onnx_in):
         return Path(onnx_in)

@@ -6,7 +6,8 @@ Schemes (registry ``SCHEMES``):
              biases left FP32 (TensorRT folds them), Q/DQ on the inputs of the ops TensorRT fuses.
              The file for TensorRT. ONNX Runtime runs it on a CPU too (slowly: see docs/BENCHMARKS.md).
 - ``cpu-u8`` asymmetric UINT8 activations + symmetric per-channel INT8 weights: ONNX Runtime's fast CPU
-             path. NOT for TensorRT (TensorRT needs zero-point 0); named apart so it is never mistaken.
+             path (7-bit weights, ``reduce_range``, on x86 CPUs without VNNI, whose int8 kernels would
+             otherwise saturate). NOT for TensorRT (it needs zero-point 0); named apart so it is never mistaken.
 
 Why onnxruntime and not NVIDIA ModelOpt: ModelOpt installs only in its own environment here (it pulls
 onnxruntime-gpu and cupy and downgrades onnx), converts the rest to FP16 by default, and fails on models
@@ -34,6 +35,7 @@ from edge import __version__
 from edge._lazy import has_module, lazy_import
 from edge.calib.data import FrameSet, batches
 from edge.calib.data import load_many as load_frames
+from edge.calib.evaluate import has_vnni
 from edge.calib.recipe import Recipe
 from edge.errors import CalibrationError, InputError
 from edge.io import atomic_path
@@ -138,6 +140,7 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
             ortq.quantize_static(
                 str(pre), str(qtmp), calibration_data_reader=_Reader(recipe, frames, batch_size or 1),
                 quant_format=ortq.QuantFormat.QDQ, op_types_to_quantize=list(op_types or TRT_OPS), per_channel=True,
+                reduce_range=not cfg["for_tensorrt"] and not has_vnni(),  # 7-bit weights: no int16 saturation
                 activation_type=getattr(ortq.QuantType, cfg["activation"]),
                 weight_type=getattr(ortq.QuantType, cfg["weight"]), nodes_to_exclude=excluded,
                 calibrate_method=_ort_method(method), extra_options=extra, calibration_cache_path=str(ranges))

@@ -17,6 +17,8 @@ from edge.errors import EdgeError
 COMMANDS = {
     "demo": ("edge.cli.demo:demo", "Run the end-to-end demonstration (dense form, exactness, speed)."),
     "dense": ("edge.cli.dense:dense", "Convert a patch network to its dense form; check equivalence."),
+    "quantize": ("edge.cli.quantize:quantize", "Calibrate and quantize an ONNX to INT8 Q/DQ with an accuracy gate (or FP16)."),
+    "build": ("edge.cli.build:build", "Build a TensorRT engine (10.x/11.x) from ONNX, with a manifest."),
     "analyze": ("edge.cli.analyze:analyze", "Per-layer FLOPs/params/memory-access table; two models side by side."),
     "distill": ("edge.cli.distill:distill", "Fine-tune a converted model (SPConv/CSP/sample-interp) from its original."),
     "bench": ("edge.cli.bench:bench", "Benchmark artifacts side by side (FPS, latency percentiles, memory, power)."),

@@ -77,8 +77,8 @@ def train(images: np.ndarray, labels: np.ndarray, epochs: int = 1, width: int = 
     torch.manual_seed(seed)
     model = FashionCNN(width=width)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    x = (torch.from_numpy(images).float()[:, None] / 255.0 - 0.2860) / 0.3530
-    y = torch.from_numpy(labels)
+    x = (torch.from_numpy(np.array(images)).float()[:, None] / 255.0 - 0.2860) / 0.3530
+    y = torch.from_numpy(np.array(labels))
     model.train()
     for ep in range(epochs):
         perm = torch.randperm(len(x), generator=g)

