@@ -2,7 +2,7 @@
 """Plugin vs decomposed graph latency inside TensorRT engines (EdgeMultiPoolUnwarp, EdgeSampleInterp).
 
 For every case two ONNX graphs are made with onnx.helper: one plugin node (domain trt.plugins, as the
-exporter writes it) and the decomposed form from standard operators (reshape/transpose/slice for the unwarp;
+exporter writes it) and the decomposed form from standard operators (reshape/transpose for the unwarp;
 conv + mask + RBF depthwise conv + division for sample-interp). Both go through TensorRT's ONNX parser
 (the plugin library loaded with edge.trt.plugins.load()), are built strongly typed in FP32 or FP16, and
 are timed with CUDA events on the same device buffers. ``mac_ratio`` is the cost model of
