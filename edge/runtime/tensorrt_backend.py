@@ -237,6 +237,8 @@ class TensorRTRunner(Runner):
         return host
 
     def _check_profile(self, name: str, shape: tuple[int, ...]) -> None:
+        if all(d >= 0 for d in dims(self.engine.get_tensor_shape(name))):
+            return  # static input: the base class already checked the exact shape
         lo, _, hi = (dims(d) for d in self.engine.get_tensor_profile_shape(name, self.profile))
         if len(lo) and (len(lo) != len(shape) or any(s < a or s > b for s, a, b in zip(shape, lo, hi))):
             raise InputError(f"{self.name}: input '{name}' shape {tuple(shape)} is outside the engine's "
