@@ -21,6 +21,7 @@ from edge.io import write_json, write_text
 STEPS = [
     ("dense", "edge.dense.demo:run"),
     ("forms", "edge.forms.demo:run"),
+    ("export", "edge.runtime.demo:run"),
     ("plugins", "edge.native.demo:run"),
     ("bench", "edge.bench.demo:run"),
 ]
