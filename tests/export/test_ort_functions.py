@@ -1,0 +1,87 @@
+"""attach_plugin_functions: plugin nodes become runnable in ONNX Runtime; detaching restores the bytes."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from onnx import TensorProto, helper
+
+from edge.dense.layers import unwarp
+from edge.errors import ExportError
+from edge.export import attach_plugin_functions, detach_plugin_functions
+from edge.export.contract import DOMAIN, plugin_attributes
+from edge.export.ort_functions import is_attached
+
+
+def _unwarp_model(stride_sets, ir_version=10) -> onnx.ModelProto:
+    """A hand-made plugin-mode graph: a chain of EdgeMultiPoolUnwarp nodes, one per stride set."""
+    nodes, prev = [], "X"
+    for k, strides in enumerate(stride_sets):
+        attrs = plugin_attributes("EdgeMultiPoolUnwarp", strides_y=[s[0] for s in strides],
+                                  strides_x=[s[1] for s in strides], batch=0, out_h=0, out_w=0)
+        nodes.append(helper.make_node("EdgeMultiPoolUnwarp", [prev], [f"u{k}"], name=f"unwarp{k}", domain=DOMAIN,
+                                      **attrs))
+        prev = f"u{k}"
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["n", 2, 3, 4])],
+                              [helper.make_tensor_value_info(prev, TensorProto.FLOAT, ["b", 2, "h", "w"])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid(DOMAIN, 1)])
+    model.ir_version = ir_version
+    return model
+
+
+def test_attach_runs_and_detach_restores_bytes():
+    m = _unwarp_model([((2, 2), (3, 1))])
+    original = m.SerializeToString()
+    attached = attach_plugin_functions(m)
+    assert m.SerializeToString() == original  # the input model is not modified
+    assert is_attached(attached) and len(attached.functions) == 1
+    onnx.checker.check_model(attached, full_check=True)
+    x = torch.randn(24, 2, 3, 4)
+    sess = ort.InferenceSession(attached.SerializeToString(), providers=["CPUExecutionProvider"])
+    (got,) = sess.run(None, {"X": x.numpy()})
+    assert np.array_equal(got, unwarp(x, ((2, 2), (3, 1))).numpy())  # a pure gather: bit-exact
+    assert detach_plugin_functions(attached).SerializeToString() == original
+
+
+def test_one_function_per_attribute_set_and_old_ir_version():
+    # two nodes with different strides (one and three strided layers) and an IR version below 10
+    m = _unwarp_model([((2, 1),), ((1, 1), (1, 1), (1, 1))], ir_version=8)
+    original = m.SerializeToString()
+    attached = attach_plugin_functions(m)
+    assert len(attached.functions) == 2 and attached.ir_version == 10
+    assert len({n.overload for n in attached.graph.node}) == 2
+    x = torch.randn(4, 2, 3, 4)
+    sess = ort.InferenceSession(attached.SerializeToString(), providers=["CPUExecutionProvider"])
+    (got,) = sess.run(None, {"X": x.numpy()})
+    assert np.array_equal(got, unwarp(x, ((2, 1),)).numpy())
+    assert detach_plugin_functions(attached).SerializeToString() == original
+    # attaching twice does not stack functions
+    assert attach_plugin_functions(attached).SerializeToString() == attached.SerializeToString()
+
+
+def test_three_strided_layers_chain():
+    strides = ((2, 2), (3, 2), (2, 3))
+    m = _unwarp_model([strides])
+    attached = attach_plugin_functions(m)
+    x = torch.randn(144 * 2, 2, 3, 4)
+    sess = ort.InferenceSession(attached.SerializeToString(), providers=["CPUExecutionProvider"])
+    (got,) = sess.run(None, {"X": x.numpy()})
+    assert np.array_equal(got, unwarp(x, strides).numpy())
+    ranks = [len(helper.get_attribute_value(n.attribute[0])) for n in attached.functions[0].node
+             if n.op_type == "Transpose"]
+    assert ranks and max(ranks) <= 8
+
+
+def test_model_without_plugins_is_unchanged():
+    m = _unwarp_model([])
+    assert attach_plugin_functions(m).SerializeToString() == m.SerializeToString()
+
+
+def test_unknown_plugin_op_is_an_error():
+    m = _unwarp_model([((2, 2),)])
+    m.graph.node[0].op_type = "EdgeSomethingElse"
+    with pytest.raises(ExportError, match="EdgeSomethingElse"):
+        attach_plugin_functions(m)
