@@ -4,6 +4,7 @@ index functions as the CUDA kernels) against the PyTorch reference ops on a real
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
@@ -44,7 +45,7 @@ def _unwarp_check(quick: bool) -> dict:
     if handle is None or body_out is None:
         return {"skipped": "the dense net has no Unwarp module"}
     handle.remove()
-    strides = unwarps[0].strides
+    strides: Any = unwarps[0].strides
     got, want = native(body_out, strides), op(body_out, strides)
     return {"input": list(body_out.shape), "output": list(got.shape), "bit_exact": bool(torch.equal(got, want))}
 
@@ -62,7 +63,7 @@ def _interp_check(quick: bool) -> list[dict]:
     rows = []
     for density in (0.1, 0.5, 0.9):
         mask = (torch.rand(1, 1, size, size, generator=g) < density).float()
-        kw = dict(padding=(1, 1), activation=1, window=window, lam=lam)
+        kw: dict[str, Any] = dict(padding=(1, 1), activation=1, window=window, lam=lam)
         got, want = native(x, mask, weight, bias, **kw), sample_interp_reference(x, mask, weight, bias, **kw)
         p = float(mask.mean())
         kc = 9 * c
