@@ -109,8 +109,11 @@ def _explain(e: Exception, model, args, dynamic_shapes) -> ExportError:
     text = "\n".join(str(x) for x in _chain(e))
     found = _TARGET_RE.search(text)
     if found is None:
-        first = next((ln for ln in str(e).splitlines() if ln.strip()), type(e).__name__)
-        return ExportError(f"ONNX export of {type(model).__name__} failed: {first}. Fix: make forward traceable "
+        root = list(_chain(e))[-1]  # the innermost cause says what went wrong
+        first = next((ln for ln in str(root).splitlines() if ln.strip()), "")
+        first = re.sub(r"\x1b\[[0-9;]*m", "", first)
+        return ExportError(f"ONNX export of {type(model).__name__} failed: {type(root).__name__}: {first}. "
+                           "Fix: make forward traceable "
                            "by torch.export (no data-dependent Python control flow), or pass dynamic=False")
     target = found.group(1).removeprefix("torch.ops.")
     where = "the model"
