@@ -33,8 +33,23 @@ demo: install
 test-py:
 	$(PYTHON) -m pytest -q
 
-test: install-test data plugins
+test: install-test data plugins typecheck
 	$(PYTHON) -m pytest -q
+
+# Static check of the TensorRT code (no TensorRT here): mypy against tensorrt-stubs 10.13 in a SEPARATE venv
+# (the stubs make `import tensorrt` succeed as an empty package: never install them in the runtime env).
+TYPECHECK_VENV ?= $(BUILD)/typecheck-venv
+TYPECHECK_FILES ?= edge/trt edge/runtime/tensorrt_backend.py
+$(TYPECHECK_VENV)/.stubs-fixed:
+	$(PYTHON) -m venv $(TYPECHECK_VENV)
+	$(TYPECHECK_VENV)/bin/pip install -q "mypy>=1.8" numpy
+	$(TYPECHECK_VENV)/bin/pip install -q --no-deps tensorrt-stubs==10.13.0.35.1
+	$(PYTHON) scripts/fix_tensorrt_stubs.py $$($(TYPECHECK_VENV)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+	touch $@
+
+typecheck: $(TYPECHECK_VENV)/.stubs-fixed
+	$(TYPECHECK_VENV)/bin/mypy --python-executable $(TYPECHECK_VENV)/bin/python --ignore-missing-imports \
+		--follow-imports=silent $(TYPECHECK_FILES)
 
 clean:
 	rm -rf $(BUILD) edge-demo .pytest_cache

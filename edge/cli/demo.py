@@ -24,6 +24,7 @@ STEPS = [
     ("export", "edge.runtime.demo:run"),
     ("plugins", "edge.native.demo:run"),
     ("bench", "edge.bench.demo:run"),
+    ("quantize", "edge.calib.demo:run"),
 ]
 
 

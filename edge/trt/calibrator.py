@@ -60,10 +60,10 @@ def make_entropy_calibrator(feeds: Iterable[dict[str, np.ndarray]], cache_path: 
         def get_batch_size(self) -> int:
             return batch_size
 
-        def get_batch(self, names: list[str]) -> list[int] | None:
+        def get_batch(self, names: list[str]) -> list[int]:
             feed = next(self._feeds, None)
             if feed is None:
-                return None
+                return []  # TensorRT: an empty list (or None) ends calibration
             ptrs = []
             for name in names:
                 if name not in feed:

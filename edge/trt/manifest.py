@@ -204,7 +204,7 @@ def _plugin_problems(man: dict, plugin_paths: list | None) -> list[str]:
     built = {Path(p["path"]).name: p["sha256"] for p in man.get("plugins", [])}
     out = []
     for p in plugin_paths:
-        name, sha = Path(p).name, sha256_file(p)
+        name, sha = Path(p).name, sha256_file(p) or ""
         if name in built and built[name] != sha:
             out.append(f"plugin library {name} sha256 was {built[name][:12]}... at build time but is {sha[:12]}... here")
     if built and not version_compatible_plugins(man) and not any(Path(p).name in built for p in plugin_paths):

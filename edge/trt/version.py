@@ -53,3 +53,18 @@ def network_flags(strongly_typed: bool) -> int:
     if strongly_typed and hasattr(cf, "STRONGLY_TYPED"):
         flags |= 1 << int(cf.STRONGLY_TYPED)
     return flags
+
+
+def unavailable_reason() -> str | None:
+    """None when a real TensorRT imports here, else why not (absent, or a stubs-only package)."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorrt") is None:
+        return "TensorRT is not installed (it comes with JetPack on a Jetson)"
+    try:
+        import tensorrt as _trt
+
+        _trt.Builder  # noqa: B018 - tensorrt-stubs has no runtime attributes
+    except Exception as e:  # noqa: BLE001
+        return f"TensorRT does not import: {e}"
+    return None
