@@ -115,6 +115,21 @@ class Interpolation(nn.Module):
             raise InputError("Interpolation(kind='learned') has no RBF coefficient")
         return self.sigma ** 2 / 2
 
+    def train(self, mode: bool = True):
+        # Cache lam as a Python float when entering eval mode: the op takes it as an attribute, and
+        # torch.export (which sees parameters as fake tensors) cannot read a tensor's value.
+        if not mode and self.kind != "learned":
+            self._lam_eval = float(self.lam.detach())
+        return super().train(mode)
+
+    def lam_value(self) -> float:
+        """The current lam as a float (the cached one while torch.export / torch.compile trace)."""
+        if torch.compiler.is_compiling() or torch.compiler.is_exporting():
+            if not hasattr(self, "_lam_eval"):
+                self.train(False)
+            return self._lam_eval
+        return float(self.lam.detach())
+
     def kernel(self) -> Tensor:
         """Tensor[window, window]."""
         if self.kind == "learned":
@@ -157,6 +172,12 @@ class SampleInterpBlock(nn.Module):
         self.last_p: tuple[Tensor, Tensor] | None = None
         self.last_masks: tuple[Tensor, Tensor] | None = None
 
+    def __getstate__(self):
+        # the last forward's tensors are transient (and non-leaf: they would break copy.deepcopy)
+        state = dict(super().__getstate__())
+        state["last_p"] = state["last_masks"] = None
+        return state
+
     def _gated(self, x: Tensor, conv: nn.Conv2d, bn: nn.BatchNorm2d, mask: Tensor, interp: Interpolation,
                relu: bool) -> Tensor:
         """act(bn(conv(x))) at the mask, interpolated elsewhere: Tensor[B, Cout, Ho, Wo]."""
@@ -165,7 +186,7 @@ class SampleInterpBlock(nn.Module):
             return interp(F.relu(f) if relu else f, mask)
         w, b = fold_bn(conv, bn)
         return sample_interp(x, mask, w, b, conv.stride, conv.padding, conv.dilation, conv.groups,
-                             1 if relu else 0, interp.window, float(interp.lam.detach()))
+                             1 if relu else 0, interp.window, interp.lam_value())
 
     def forward(self, x: Tensor) -> Tensor:
         blk = self.block
