@@ -12,6 +12,7 @@ naming the call; on a machine with no GPU/driver the first call fails with ``cud
 
 from __future__ import annotations
 
+import abc
 import ctypes
 from typing import Any
 
@@ -21,29 +22,55 @@ from edge._lazy import has_module
 from edge.errors import DependencyError, RuntimeBackendError
 
 
-class CudaApi:
-    """Interface of the device-memory layer; pointers and stream/event handles are plain ints."""
+class CudaApi(abc.ABC):
+    """Interface of the device-memory layer; pointers are plain ints, streams/events the library's objects."""
 
     name = "?"
 
+    @abc.abstractmethod
     def malloc(self, nbytes: int) -> int: ...
+
+    @abc.abstractmethod
     def free(self, ptr: int) -> None: ...
-    def host_empty(self, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray: ...
+
+    @abc.abstractmethod
+    def host_empty(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray: ...
+
+    @abc.abstractmethod
     def host_free(self, arr: np.ndarray) -> None: ...
+
+    @abc.abstractmethod
     def htod_async(self, dst: int, src: np.ndarray, stream: Any) -> None: ...
+
+    @abc.abstractmethod
     def dtoh_async(self, dst: np.ndarray, src: int, stream: Any) -> None: ...
+
+    @abc.abstractmethod
     def stream_create(self) -> Any: ...
+
+    @abc.abstractmethod
     def stream_destroy(self, stream: Any) -> None: ...
+
+    @abc.abstractmethod
     def stream_handle(self, stream: Any) -> int: ...
+
+    @abc.abstractmethod
     def stream_synchronize(self, stream: Any) -> None: ...
+
+    @abc.abstractmethod
     def event_create(self) -> Any: ...
+
+    @abc.abstractmethod
     def event_record(self, event: Any, stream: Any) -> None: ...
+
+    @abc.abstractmethod
     def event_elapsed_ms(self, start: Any, end: Any) -> float: ...
 
     def graph_capture_begin(self, stream: Any) -> None:
         raise RuntimeBackendError(f"CUDA-graph capture is not available with {self.name}; install cuda-python")
 
-    def graph_capture_end(self, stream: Any) -> Any: ...
+    def graph_capture_end(self, stream: Any) -> Any:
+        raise NotImplementedError
     def graph_launch(self, graph: Any, stream: Any) -> None: ...
     def graph_destroy(self, graph: Any) -> None: ...
 

@@ -43,41 +43,34 @@ def export_both(name: str, out: Path, height: int, width: int, unwarp: str | Non
 
 
 def engine_runner(onnx_path: Path):
-    """A TensorRT runner for ``onnx_path`` built on this machine, or None with no TensorRT/GPU here."""
+    """A TensorRT runner for an engine built here from ``onnx_path`` (with the plugin library and a
+    manifest, through ``edge.trt.build_engine``), or None when this machine has no TensorRT/GPU."""
     from edge._lazy import has_module
     from edge.runtime.cuda_memory import gpu_unavailable_reason
 
     if not has_module("tensorrt") or gpu_unavailable_reason() is not None:
         return None
     from edge.runtime import load
-    from edge.runtime.tensorrt_backend import load_plugin_library
+    from edge.trt import BuildOptions, build_engine
+    from edge.trt.plugins import library_path
 
-    import tensorrt as trt
-
-    load_plugin_library(None)
-    logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    network = builder.create_network(0)
-    parser = trt.OnnxParser(network, logger)
-    if not parser.parse(onnx_path.read_bytes()):
-        errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-        from edge.errors import EngineError
-
-        raise EngineError(f"TensorRT cannot parse '{onnx_path}': {errors}")
-    data = builder.build_serialized_network(network, builder.create_builder_config())
-    return load(bytes(data), backend="tensorrt", name=f"tensorrt:{onnx_path.name}")
+    plugin = library_path()
+    engine = onnx_path.with_name(onnx_path.name.replace(".onnx", ".fp32.engine"))
+    build_engine(onnx_path, engine, BuildOptions(plugins=[str(plugin)]))
+    return load(engine, plugins=plugin, name=f"tensorrt:{engine.name}")
 
 
 def compare_backends(name: str, out: Path, height: int, width: int, echo=print) -> list[dict]:
     """Rows of the demo table for one reference net (one per backend compared with PyTorch)."""
-    return compare_exported(name, *export_both(name, out, height, width), echo=echo)
+    dense, x, paths = export_both(name, out, height, width)
+    return compare_exported(name, dense, x, paths, echo=echo)
 
 
 def compare_exported(name: str, dense, x: np.ndarray, paths: dict, echo=print) -> list[dict]:
     """Compare PyTorch ``dense`` with ONNX Runtime on ``paths`` (and an engine when possible) on ``x``."""
     from edge.runtime import compare, load
 
-    height, width = x.shape[-2:]
+    height, width = (int(v) for v in x.shape[-2:])
     runners = [load(dense, name="torch"), load(paths["portable"], name="onnxruntime:portable"),
                load(paths["plugins"], name="onnxruntime:plugins")]
     engine = engine_runner(paths["plugins"])
@@ -86,17 +79,16 @@ def compare_exported(name: str, dense, x: np.ndarray, paths: dict, echo=print) -
     feed = {runners[0].inputs[0].name: x}
     report = compare(runners, [feed, feed], atol=TOLERANCE, rtol=TOLERANCE)  # 2nd feed: warm timing
     rows = []
-    for r in report.rows:
-        if r.feed != 1:
-            continue
-        rows.append({"net": name, "image": f"{width}x{height}", "backend": r.runner, "vs": r.reference,
-                     "max_abs": r.max_abs, "mean_abs": r.mean_abs, "max_rel": r.max_rel,
-                     "seconds": report.times[r.runner][1], "torch_seconds": report.times[r.reference][1],
-                     "result": "PASS" if r.passed else "FAIL", "file": _file(paths, r.runner)})
-        echo(f"{name:10s} {rows[-1]['image']:>8s} {r.runner:22s} max abs {r.max_abs:.2e} "
-             f"mean abs {r.mean_abs:.2e}  {rows[-1]['seconds'] * 1e3:8.1f} ms  {rows[-1]['result']}")
-    for r in runners:
-        r.deactivate()
+    for c in (c for c in report.rows if c.feed == 1):
+        seconds = report.times[c.runner][1]
+        rows.append({"net": name, "image": f"{width}x{height}", "backend": c.runner, "vs": c.reference,
+                     "max_abs": c.max_abs, "mean_abs": c.mean_abs, "max_rel": c.max_rel, "seconds": seconds,
+                     "torch_seconds": report.times[c.reference][1], "result": "PASS" if c.passed else "FAIL",
+                     "file": _file(paths, c.runner)})
+        echo(f"{name:10s} {width:>4d}x{height:<4d} {c.runner:22s} max abs {c.max_abs:.2e} "
+             f"mean abs {c.mean_abs:.2e}  {seconds * 1e3:8.1f} ms  {rows[-1]['result']}")
+    for runner in runners:
+        runner.deactivate()
     if engine is None:
         echo(f"{name}: TensorRT engine skipped (no TensorRT/GPU on this machine)")
     return rows

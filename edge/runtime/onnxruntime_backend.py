@@ -35,7 +35,7 @@ _ORT_DTYPES = {
 }
 
 
-def load_model_proto(model: Any) -> "onnx.ModelProto":
+def load_model_proto(model: Any) -> Any:
     """An ``onnx.ModelProto`` from a path, bytes or a ModelProto; ModelLoadError if it does not parse."""
     if isinstance(model, (bytes, bytearray)):
         src, data = "<bytes>", bytes(model)
@@ -101,7 +101,7 @@ class OnnxRuntimeRunner(Runner):
         self.providers = list(providers) if providers is not None else None
         self.threads = threads
         self.optimization = optimization or "all"
-        self.session = None
+        self.session: Any = None  # onnxruntime.InferenceSession once active
         self.plugin_mode = False
 
     def activate_impl(self) -> None:

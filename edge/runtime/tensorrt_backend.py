@@ -46,29 +46,55 @@ def dims(d: Any) -> tuple[int, ...]:
     return tuple(int(d[i]) for i in range(len(d)))
 
 
-def load_plugin_library(plugins: Any) -> str | None:
-    """Load the plugin library before deserialising. Returns the reason it was not loaded, or None.
+def resolve_plugin_library(plugins: Any) -> tuple[Path | None, str | None]:
+    """The plugin library to load, or None with the reason (no TensorRT needed).
 
-    ``plugins``: False = do not load; a path = that library; None = ``edge.trt.plugins.load()`` when
-    that module exists (a missing library is then not fatal: the engine may not use plugins).
+    ``plugins``: False = none; a path = that library (PluginError if missing); None = the one
+    ``edge.trt.plugins.library_path()`` finds (EDGE_PLUGIN_LIB, package, build tree), and none when it
+    finds nothing: the engine may not use plugins (if it does, deserialisation fails with this reason).
     """
     if plugins is False:
-        return "plugin loading disabled"
+        return None, "plugin loading disabled"
     if plugins not in (None, True):
         path = Path(os.fspath(plugins))
         if not path.is_file():
-            raise PluginError(f"plugin library '{path}' does not exist. Fix: build it (`make plugins`)")
-        trt.get_plugin_registry().load_library(str(path))
-        return None
+            raise PluginError(f"plugin library '{path}' does not exist. Fix: build it (bash scripts/build_plugins.sh)")
+        return path, None
     try:
-        from edge.trt import plugins as edge_plugins
+        from edge.trt.plugins import library_path
     except ImportError as e:
-        return f"edge.trt.plugins is not available ({e})"
+        return None, f"edge.trt.plugins is not available ({e})"
     try:
-        edge_plugins.load()
-    except Exception as e:  # noqa: BLE001 - recorded and reported if deserialisation then fails
-        return f"edge.trt.plugins.load() failed: {e}"
-    return None
+        return library_path(), None
+    except PluginError as e:
+        return None, str(e)
+
+
+def load_plugin_library(path: Path) -> None:
+    """Register the library's creators with TensorRT (through edge.trt.plugins, which checks them)."""
+    try:
+        from edge.trt.plugins import load
+    except ImportError:
+        if trt.get_plugin_registry().load_library(str(path)) is None:
+            raise PluginError(f"TensorRT could not load the plugin library {path} (see the TensorRT log)") from None
+        return
+    load(path)
+
+
+def check_engine_manifest(engine: Path, allow_mismatch: bool, plugin: Path | None) -> dict:
+    """``edge.trt.manifest.check_manifest`` for ``engine`` (ManifestError on a mismatch or no manifest)."""
+    from edge.trt.manifest import check_manifest
+
+    return check_manifest(engine, allow_mismatch=allow_mismatch, plugin_paths=[str(plugin)] if plugin else [])
+
+
+def _logger() -> "trt.ILogger":
+    """The process-wide TensorRT logger (TensorRT expects one): edge.trt's when available."""
+    try:
+        from edge.trt.loaders import get_logger
+    except ImportError:
+        return trt.Logger(trt.Logger.WARNING)
+    return get_logger()
 
 
 @backends.register("tensorrt")
@@ -78,7 +104,9 @@ class TensorRTRunner(Runner):
     Args:
         engine: path to the engine file, or its bytes.
         memory: device-memory layer, "cuda-python" | "pycuda"; None = cuda-python when installed.
-        plugins: plugin library path | False; None = ``edge.trt.plugins.load()`` if available.
+        plugins: plugin library path | False; None = the library ``edge.trt.plugins`` finds, if any.
+        allow_mismatch: load an engine whose manifest (``<engine>.json``, written by ``edge build``) is
+            missing or does not match this machine; default False: ManifestError naming the mismatch.
         profile: optimization profile index used for dynamic shapes; None = 0.
         cuda_graph: capture the enqueue in a CUDA graph on first ``execute()`` per input shape and
             replay it afterwards (cuda-python only).
@@ -88,11 +116,13 @@ class TensorRTRunner(Runner):
     backend = "tensorrt"
 
     def __init__(self, engine: str | os.PathLike | bytes, memory: str | None = None, plugins: Any = None,
-                 profile: int | None = None, cuda_graph: bool = False, name: str | None = None):
+                 profile: int | None = None, cuda_graph: bool = False, allow_mismatch: bool = False,
+                 name: str | None = None):
         self.source = bytes(engine) if isinstance(engine, (bytes, bytearray)) else Path(engine)
         super().__init__(name or (self.source.name if isinstance(self.source, Path) else "engine"))
         self.memory_kind, self.plugins, self.profile = memory, plugins, profile or 0
-        self.cuda_graph = cuda_graph
+        self.cuda_graph, self.allow_mismatch = cuda_graph, allow_mismatch
+        self.manifest: dict | None = None  # the checked manifest (engine files only)
         # set by activate_impl (typed non-Optional so mypy checks the TensorRT calls against the stubs)
         self.api: CudaApi = None  # type: ignore[assignment]
         self.engine: trt.ICudaEngine = None  # type: ignore[assignment]
@@ -107,10 +137,15 @@ class TensorRTRunner(Runner):
 
     # ---- lifecycle ----
     def activate_impl(self) -> None:
-        plugin_note = load_plugin_library(self.plugins)
-        data = self.source if isinstance(self.source, bytes) else self._read_engine()
-        self._logger = trt.Logger(trt.Logger.WARNING)
-        self._runtime = trt.Runtime(self._logger)
+        plugin, plugin_note = resolve_plugin_library(self.plugins)
+        if isinstance(self.source, Path):  # bytes (just built in memory) have no manifest
+            if not self.source.is_file():
+                raise EngineError(f"engine file '{self.source}' does not exist")
+            self.manifest = check_engine_manifest(self.source, self.allow_mismatch, plugin)
+        data = self.source if isinstance(self.source, bytes) else self.source.read_bytes()
+        if plugin is not None:
+            load_plugin_library(plugin)
+        self._runtime = trt.Runtime(_logger())
         self.engine = self._runtime.deserialize_cuda_engine(data)
         if self.engine is None:
             hint = f" (plugin library not loaded: {plugin_note})" if plugin_note else ""
@@ -125,12 +160,6 @@ class TensorRTRunner(Runner):
             self.context.set_optimization_profile_async(self.profile, self.stream_handle)
         self._names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         self._is_input = {n: self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in self._names}
-
-    def _read_engine(self) -> bytes:
-        assert isinstance(self.source, Path)
-        if not self.source.is_file():
-            raise EngineError(f"engine file '{self.source}' does not exist")
-        return self.source.read_bytes()
 
     def deactivate_impl(self) -> None:
         if self._graph is not None:

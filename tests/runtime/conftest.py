@@ -41,24 +41,11 @@ def small_onnx(tmp_path_factory, small_net):
 
 
 def build_engine(onnx_path, engine_path, min_shape=(1, 1, 8, 8), opt_shape=(1, 1, 32, 32), max_shape=(2, 1, 64, 64)):
-    """Build a TensorRT engine from ``onnx_path`` with one dynamic-shape profile (real TensorRT)."""
-    import tensorrt as trt
+    """Build a TensorRT engine + manifest from ``onnx_path`` with edge's builder (real TensorRT), FP32,
+    one dynamic-shape profile. (TensorRT may use TF32 for FP32 convolutions on Ampere: see TRT_TOL.)"""
+    from edge.trt import BuildOptions, build_engine as edge_build
 
-    logger = trt.Logger(trt.Logger.WARNING)
-    builder = trt.Builder(logger)
-    network = builder.create_network(0)
-    parser = trt.OnnxParser(network, logger)
-    assert parser.parse(onnx_path.read_bytes()), [parser.get_error(i) for i in range(parser.num_errors)]
-    config = builder.create_builder_config()
-    if hasattr(trt.BuilderFlag, "TF32"):  # Ampere+ would otherwise round FP32 convs to TF32
-        config.clear_flag(trt.BuilderFlag.TF32)
-    profile = builder.create_optimization_profile()
-    profile.set_shape("input", min_shape, opt_shape, max_shape)
-    config.add_optimization_profile(profile)
-    data = builder.build_serialized_network(network, config)
-    assert data is not None
-    engine_path.write_bytes(bytes(data))
-    return engine_path
+    return edge_build(onnx_path, engine_path, BuildOptions(shapes={"input": (min_shape, opt_shape, max_shape)})).engine
 
 
 @pytest.fixture(scope="session")
