@@ -95,3 +95,18 @@ def test_reference_basenet_both_modes(tmp_path):
     _close(outs[0], ref)
     _close(outs[1], ref)
     assert torch.equal(torch.as_tensor(outs[0]), torch.as_tensor(outs[1]))  # both modes: the same gather
+
+
+def test_simplify_keeps_plugin_node(tmp_path):
+    from edge.dense import to_dense
+    from edge.export import to_onnx
+
+    net, patch, _ = random_patch_net(SEEDS[1])
+    dense = to_dense(net, patch)
+    x = torch.randn(1, dense.in_channels, 10, 12)
+    path = to_onnx(dense, x, tmp_path / "slim.onnx", plugins=True, dynamic=False, simplify=True)
+    model = onnx.load(str(path))
+    assert [n.op_type for n in model.graph.node if n.domain == DOMAIN] == ["EdgeMultiPoolUnwarp"]
+    (got,) = ort_run(model, {"input": x})
+    with torch.no_grad():
+        _close(got, dense(x))
