@@ -35,12 +35,19 @@ def parse_artifact(spec: str):
     return spec, None
 
 
-def build_feeds(reference, npz: str | None, images: tuple[str, ...], shapes: dict, seed: int, iterations: int):
+def build_feeds(reference, npz: str | None, images: tuple[str, ...], shapes: dict, seed: int, iterations: int,
+                recipe: str | None = None):
     from edge.runtime import image_feed, load_npz, random_feed
+    from edge.runtime.feeds import recipe_feed
 
     if npz:
         return load_npz(npz)
     metas = reference.inputs
+    if recipe:
+        feeds = [recipe_feed(recipe, images, seed + i) for i in range(1 if images else iterations)]
+        if len(metas) == 1:  # the recipe may name the input differently from a torch module's argument
+            feeds = [{metas[0].name: next(iter(f.values()))} for f in feeds]
+        return feeds
     if images:
         if len(metas) != 1:
             raise InputError(f"--image needs a model with one input; this one has {[m.name for m in metas]}")
@@ -59,13 +66,15 @@ def build_feeds(reference, npz: str | None, images: tuple[str, ...], shapes: dic
 @click.option("--image", "images", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="Feed image file(s) (grayscale/RGB, [0,1], resized to fixed H x W) instead of random data.")
 @click.option("--npz", type=click.Path(exists=True, dir_okay=False), help="Feed the arrays of this .npz.")
+@click.option("--recipe", default=None, help="Calibration recipe (bundled name or YAML path): preprocess --image "
+              "files with it, or draw random inputs of its opt shape.")
 @click.option("--providers", default=None, help="ONNX Runtime providers, comma-separated (default: best available).")
 @click.option("--save-inputs", type=click.Path(dir_okay=False), help="Write the feeds to this .npz.")
 @click.option("--save-outputs", type=click.Path(dir_okay=False),
               help="Write every runner's outputs to this .npz (keys <runner>/<feed>/<output>).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the report as JSON.")
 @click.pass_context
-def compare(ctx, artifacts, atol, rtol, seed, iterations, shapes, images, npz, providers, save_inputs,
+def compare(ctx, artifacts, atol, rtol, seed, iterations, shapes, images, npz, recipe, providers, save_inputs,
             save_outputs, json_path):
     """Run ARTIFACTS on identical inputs and compare every output with the first one's."""
     import numpy as np
@@ -82,7 +91,7 @@ def compare(ctx, artifacts, atol, rtol, seed, iterations, shapes, images, npz, p
         opts = {"providers": providers.split(",")} if providers and (backend or "") in ("", "onnxruntime") \
             and str(artifact).endswith(".onnx") else {}
         runners.append(load(artifact, backend=backend, **opts))
-    feeds = build_feeds(runners[0], npz, images, parse_shapes(shapes), seed, iterations)
+    feeds = build_feeds(runners[0], npz, images, parse_shapes(shapes), seed, iterations, recipe)
     if save_inputs:
         save_npz(save_inputs, feeds)
     report = run_compare(runners, feeds, atol=atol, rtol=rtol)

@@ -102,6 +102,29 @@ def image_feed(meta: TensorMeta, paths: Sequence[str | os.PathLike], shape: Sequ
     return {meta.name: x.astype(meta.dtype if np.dtype(meta.dtype).kind == "f" else np.float32)}
 
 
+def recipe_feed(recipe, paths: Sequence[str | os.PathLike] | None = None, seed: int | None = None
+                ) -> dict[str, np.ndarray]:
+    """A feed made by a calibration recipe (``edge.calib.recipe.Recipe`` or its name/path): the image
+    files through the recipe's own preprocessing (colour, resize/crop, mean/std), or without images a
+    seeded random input of the recipe's ``opt`` shape. Same preprocessing as calibration and the camera."""
+    from edge.calib.recipe import Recipe
+
+    recipe = recipe if isinstance(recipe, Recipe) else Recipe.load(recipe)
+    if not paths:
+        spec = recipe.input
+        meta = TensorMeta(spec.name, tuple(spec.opt), np.dtype(spec.dtype))
+        return random_feed([meta], seed)
+    import cv2  # noqa: PLC0415 - heavy optional dependency, imported on use
+
+    frames = []
+    for p in paths:
+        frame = cv2.imread(str(p), cv2.IMREAD_COLOR)  # BGR, as the recipe expects from OpenCV
+        if frame is None:
+            raise InputError(f"cannot read image '{p}' (missing or not an image file)")
+        frames.append(frame)
+    return recipe.preprocess_batch(frames)
+
+
 def load_npz(path: str | os.PathLike) -> list[dict[str, np.ndarray]]:
     """Feeds from an .npz: keys ``name`` (one feed) or ``<i>/name`` (several, as --save-inputs writes)."""
     path = Path(path)

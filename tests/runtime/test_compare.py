@@ -89,3 +89,21 @@ def test_cli_exit_codes_and_files(tmp_path, small_net, small_onnx):
     assert main(["compare", str(small_onnx), str(tmp_path / "other.pt"), "--npz", str(ins)]) == 1
     assert main(["compare", "onnxruntime:" + str(small_onnx), "py:tests_runtime_missing:factory"]) == 2
     assert main(["compare", str(small_onnx), str(tmp_path / "missing.onnx")]) == 2
+
+
+def test_cli_image_and_recipe_feeds(tmp_path, small_net, small_onnx, data_dir):
+    pytest.importorskip("cv2")
+    img = next((data_dir / "opencv").glob("*.jpg"), None)
+    if img is None:
+        pytest.skip(f"no .jpg in {data_dir / 'opencv'} (run `make data`)")
+    torch.save(small_net, tmp_path / "net.pt")
+    for extra in (["--image", str(img)], ["--image", str(img), "--recipe", "dense-basenet"],
+                  ["--recipe", "dense-basenet"]):
+        ins = tmp_path / "in.npz"
+        rc = main(["compare", str(tmp_path / "net.pt"), str(small_onnx), "--save-inputs", str(ins), *extra])
+        assert rc == 0, extra
+        with np.load(ins) as f:
+            (x,) = [f[k] for k in f.files]
+        assert x.dtype == np.float32 and x.shape[:2] == (1, 1) and 0 <= x.min() and x.max() <= 1
+        if "--image" not in extra:
+            assert x.shape == (1, 1, 240, 320)  # the recipe's opt shape
