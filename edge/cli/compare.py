@@ -76,7 +76,18 @@ def build_feeds(reference, npz: str | None, images: tuple[str, ...], shapes: dic
 @click.pass_context
 def compare(ctx, artifacts, atol, rtol, seed, iterations, shapes, images, npz, recipe, providers, save_inputs,
             save_outputs, json_path):
-    """Run ARTIFACTS on identical inputs and compare every output with the first one's."""
+    """Run ARTIFACTS on identical inputs and compare every output with the first one's.
+
+    \b
+    ARTIFACTS: model.onnx (ONNX Runtime; plugin-mode files run too), model.engine / .plan
+    (TensorRT), model.pt / .pt2 (PyTorch), BACKEND:path to force a backend (onnxruntime:, torch:,
+    tensorrt:), or py:package.module:factory for a Python factory returning an nn.Module.
+    Exit code: 0 every output within --atol/--rtol, 1 some output not, 2 an error.
+
+    \b
+    Example:
+      edge compare py:mypkg.nets:dense_net model.onnx model.plugins.onnx --shape input:1x1x240x360
+    """
     import numpy as np
 
     from edge.io import atomic_path, write_json
