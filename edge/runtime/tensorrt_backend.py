@@ -21,7 +21,7 @@ import numpy as np
 
 from edge._lazy import lazy_import
 from edge.errors import EngineError, InputError, PluginError, RuntimeBackendError
-from edge.runtime.base import Runner, TensorMeta, backends
+from edge.runtime.base import Runner, TensorMeta, backends, check_feed
 from edge.runtime.cuda_memory import CudaApi, cuda_api
 
 if TYPE_CHECKING:  # mypy checks the calls against tensorrt-stubs (see docs); at run time: lazy
@@ -134,9 +134,18 @@ class TensorRTRunner(Runner):
         self._host: dict[str, np.ndarray] = {}  # name -> page-locked staging array (current shape)
         self._graph = None
         self._graph_key: tuple | None = None
+        self._runtime: trt.Runtime = None  # type: ignore[assignment]
 
     # ---- lifecycle ----
     def activate_impl(self) -> None:
+        try:
+            self._activate()
+        except BaseException:
+            if self.api is not None:  # free what was created before the failure
+                self.deactivate_impl()
+            raise
+
+    def _activate(self) -> None:
         plugin, plugin_note = resolve_plugin_library(self.plugins)
         if isinstance(self.source, Path):  # bytes (just built in memory) have no manifest
             if not self.source.is_file():
@@ -173,7 +182,7 @@ class TensorRTRunner(Runner):
         self._host.clear()
         if self.stream is not None:
             self.api.stream_destroy(self.stream)
-        self.context = self.engine = self.stream = None  # type: ignore[assignment]
+        self.context = self.engine = self.stream = self._runtime = None  # type: ignore[assignment]
 
     # ---- metadata ----
     def _meta(self, name: str) -> TensorMeta:
@@ -196,9 +205,11 @@ class TensorRTRunner(Runner):
         return self.api.stream_handle(self.stream)
 
     # ---- the steps ----
-    def copy_inputs(self, feed: dict[str, np.ndarray]) -> None:
-        """Set input shapes, (re)bind buffers, enqueue H2D copies of ``feed`` (arrays as checked by infer)."""
-        self.activate()
+    def copy_inputs(self, feed: dict[str, Any]) -> None:
+        """Check ``feed`` (as ``infer`` does), set input shapes, (re)bind buffers, enqueue H2D copies."""
+        self._copy_inputs(check_feed(feed, self.inputs, self.name))
+
+    def _copy_inputs(self, feed: dict[str, np.ndarray]) -> None:
         for name in (n for n in self._names if self._is_input[n]):
             arr = feed[name]
             self._check_profile(name, arr.shape)
@@ -241,7 +252,7 @@ class TensorRTRunner(Runner):
         return {n: self._host[n] for n in self._names if not self._is_input[n]}
 
     def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        self.copy_inputs(feed)
+        self._copy_inputs(feed)
         self.execute()
         self.copy_outputs()
         self.synchronize()
