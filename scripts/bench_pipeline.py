@@ -3,8 +3,8 @@
 
 Both are measured in one process, in interleaved rounds (bare, pipeline, bare, pipeline, ...), on the
 same Runner: "bare" calls runner.infer on a preprocessed real frame back to back; "pipeline" runs
-edge.camera's three threads (decode + recipe preprocessing, inference, colour-map post-processing to a
-null sink) on the video from its first frame for the same number of frames. Target: pipeline >= 90 % of
+edge.camera's three threads (decode + recipe preprocessing, inference, colour-map post-processing (or
+none with --post none) to a null sink) on the video from its first frame for the same number of frames. Target: pipeline >= 90 % of
 bare. Prints a table and writes JSON.
 
     python scripts/bench_pipeline.py                       # vtest.avi, ONNX Runtime, 240x360
@@ -48,11 +48,12 @@ def bare_round(runner, feed, n: int) -> tuple[float, list]:
     return time.perf_counter() - t0, lat
 
 
-def pipeline_round(runner, preprocess, video: str, n: int) -> dict:
+def pipeline_round(runner, preprocess, video: str, n: int, post: str) -> dict:
     from edge.camera import Pipeline, PipelineConfig, make_post, open_source
 
     src = open_source(video)
-    return Pipeline(src, runner, preprocess, make_post("colormap"), None, PipelineConfig(max_frames=n)).run()["results"][0]
+    post_fn = make_post(post) if post != "none" else None
+    return Pipeline(src, runner, preprocess, post_fn, None, PipelineConfig(max_frames=n)).run()["results"][0]
 
 
 def main(argv=None) -> int:
@@ -62,6 +63,8 @@ def main(argv=None) -> int:
     ap.add_argument("--size", default="240x360", help="HxW the frames are resized to [240x360]")
     ap.add_argument("--frames", type=int, default=10, help="frames per round and mode [10]")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--post", choices=["colormap", "none"], default="colormap",
+                    help="pipeline post-processing: colour map of the 113 features (default) or none")
     ap.add_argument("--out", default="bench-results/pipeline_vs_model.json")
     args = ap.parse_args(argv)
 
@@ -89,7 +92,7 @@ def main(argv=None) -> int:
         rows, bare_lat, e2e = [], [], []
         for r in range(args.rounds):
             t_bare, lat = bare_round(runner, feed, args.frames)
-            p = pipeline_round(runner, preprocess, args.video, args.frames)
+            p = pipeline_round(runner, preprocess, args.video, args.frames, args.post)
             bare_lat += lat
             e2e += p["samples_ms"]
             rows.append({"round": r, "bare_fps": args.frames / t_bare, "pipeline_fps": p["fps"],
@@ -100,7 +103,7 @@ def main(argv=None) -> int:
                   f"ratio {rows[-1]['ratio']:.3f}", flush=True)
     bare_fps = args.rounds * args.frames / sum(args.frames / x["bare_fps"] for x in rows)
     pipe_fps = sum(x["pipeline_frames"] for x in rows) / sum(x["pipeline_frames"] / x["pipeline_fps"] for x in rows)
-    result = {"benchmark": "pipeline_vs_model", "model": model, "video": args.video, "size": [h, w],
+    result = {"benchmark": "pipeline_vs_model", "model": model, "video": args.video, "size": [h, w], "post": args.post,
               "frames_per_round": args.frames, "rounds": rows, "bare_fps": bare_fps, "pipeline_fps": pipe_fps,
               "ratio": pipe_fps / bare_fps, "target_ratio": 0.9, "meets_target": pipe_fps / bare_fps >= 0.9,
               "bare_latency_ms": latency_stats(bare_lat), "pipeline_e2e_latency_ms": latency_stats(e2e),

@@ -94,6 +94,8 @@ def bench(artifacts: list, names: list | None = None, baseline: str | int | None
         raise InputError("nothing to benchmark: give at least one artifact")
     opts = (options or BenchOptions()).resolved()
     names = names or [_display_name(a) for a in artifacts]
+    if len(names) != len(artifacts):
+        raise InputError(f"{len(names)} names for {len(artifacts)} artifacts: give one name per artifact")
     if len(set(names)) != len(names):
         names = [f"{i}:{n}" for i, n in enumerate(names)]
     before = snapshot()

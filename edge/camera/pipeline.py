@@ -100,6 +100,7 @@ class Pipeline:
         self._read_started: float | None = None
         self._stalled = False
         self._out_times: deque = deque(maxlen=30)
+        self._shape: tuple | None = None  # shape of the first good frame: later frames must match
 
     # ---------------------------------------------------------------- control
     def _finish(self, reason: str, error: BaseException | None = None) -> None:
@@ -214,7 +215,7 @@ class Pipeline:
         """Preprocessed feed, or None for a corrupt frame (wrong type/size, rejected by the recipe)."""
         if not isinstance(frame, np.ndarray) or frame.dtype != np.uint8 or frame.ndim not in (2, 3) or frame.size == 0:
             return None
-        if getattr(self, "_shape", None) is None:
+        if self._shape is None:
             self._shape = frame.shape
         elif frame.shape != self._shape:
             return None

