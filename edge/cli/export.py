@@ -32,30 +32,56 @@ def _example_inputs(net, shapes: tuple[str, ...]):
     elif isinstance(net, DenseNet):
         dims = [(1, net.in_channels, *DEFAULT_DENSE_HW)]
     else:
-        raise click.UsageError("give the example input shape with --input-shape, e.g. --input-shape 1x3x224x224 "
-                               "(repeat it for several inputs)")
+        raise click.UsageError(
+            "give the example input shape with --input-shape, e.g. --input-shape 1x3x224x224 "
+            "(repeat it for several inputs)"
+        )
     g = torch.Generator().manual_seed(0)
     return tuple(torch.rand(d, generator=g) for d in dims)
 
 
 @click.command()
 @click.argument("model")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The ONNX file to write (written atomically).")
-@click.option("--plugins/--portable", default=True, show_default=True,
-              help="Custom ops as TensorRT plugin nodes (trt.plugins domain), or standard ONNX ops only.")
-@click.option("--dynamic/--static", default=True, show_default=True,
-              help="Dynamic batch and H/W where the model allows, or fixed to the example shape.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The ONNX file to write (written atomically).",
+)
+@click.option(
+    "--plugins/--portable",
+    default=True,
+    show_default=True,
+    help="Custom ops as TensorRT plugin nodes (trt.plugins domain), or standard ONNX ops only.",
+)
+@click.option(
+    "--dynamic/--static",
+    default=True,
+    show_default=True,
+    help="Dynamic batch and H/W where the model allows, or fixed to the example shape.",
+)
 @click.option("--opset", type=int, default=None, help="ONNX opset (default 18).")
 @click.option("--simplify", is_flag=True, help="Simplify with onnxslim (plugin nodes are kept).")
-@click.option("--input-shape", "input_shapes", multiple=True,
-              help="Example input shape BxCxHxW (repeat for several inputs); default 1xCx240x360 for a dense net.")
-@click.option("--patch-size", "-p", default=None,
-              help="MODEL is a patch network: convert it to its dense form (patch N or HxW) before export.")
-@click.option("--verify", is_flag=True,
-              help="Run the file in ONNX Runtime (plugin nodes via their CPU functions) and compare with PyTorch.")
+@click.option(
+    "--input-shape",
+    "input_shapes",
+    multiple=True,
+    help="Example input shape BxCxHxW (repeat for several inputs); default 1xCx240x360 for a dense net.",
+)
+@click.option(
+    "--patch-size",
+    "-p",
+    default=None,
+    help="MODEL is a patch network: convert it to its dense form (patch N or HxW) before export.",
+)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Run the file in ONNX Runtime (plugin nodes via their CPU functions) and compare with PyTorch.",
+)
 def export(model, output, plugins, dynamic, opset, simplify, input_shapes, patch_size, verify):
-    """Export MODEL ('module:factory', 'file.py:factory' or a torch.save-d module such as a DenseNet) to ONNX."""
+    """Export MODEL ('module:factory', 'file.py:factory', a torch.save-d module e.g. a DenseNet) to ONNX."""
     from edge.export import to_onnx
 
     net = load_model(model)
@@ -64,8 +90,9 @@ def export(model, output, plugins, dynamic, opset, simplify, input_shapes, patch
 
         net = to_dense(net, parse_hw(patch_size))
     args = _example_inputs(net, input_shapes)
-    path = to_onnx(net, args, output, plugins=plugins, dynamic=dynamic, opset=opset, simplify=simplify,
-                   source=model)
+    path = to_onnx(
+        net, args, output, plugins=plugins, dynamic=dynamic, opset=opset, simplify=simplify, source=model
+    )
     click.echo(_summary(path))
     if verify:
         err = _verify(net, path, args)
@@ -77,11 +104,19 @@ def _summary(path: Path) -> str:
 
     m = load_onnx(path)
     props = {p.key: p.value for p in m.metadata_props}
-    dims = lambda vi: "x".join(d.dim_param or str(d.dim_value) for d in vi.type.tensor_type.shape.dim)  # noqa: E731
-    ins = ", ".join(f"{vi.name} {dims(vi)}" for vi in m.graph.input)
-    outs = ", ".join(f"{vi.name} {dims(vi)}" for vi in m.graph.output)
-    return (f"onnx: {path} ({path.stat().st_size / 1e6:.2f} MB, {len(m.graph.node)} nodes, mode {props.get('mode')}, "
-            f"plugins: {props.get('plugins') or 'none'}, opset {props.get('opset')})\n  inputs: {ins}\n  outputs: {outs}")
+    ins = ", ".join(f"{vi.name} {_dims(vi)}" for vi in m.graph.input)
+    outs = ", ".join(f"{vi.name} {_dims(vi)}" for vi in m.graph.output)
+    size_mb = path.stat().st_size / 1e6
+    return (
+        f"onnx: {path} ({size_mb:.2f} MB, {len(m.graph.node)} nodes, mode {props.get('mode')}, "
+        f"plugins: {props.get('plugins') or 'none'}, opset {props.get('opset')})\n"
+        f"  inputs: {ins}\n  outputs: {outs}"
+    )
+
+
+def _dims(value_info) -> str:
+    """``1x1xheightxwidth`` for a graph input/output."""
+    return "x".join(d.dim_param or str(d.dim_value) for d in value_info.type.tensor_type.shape.dim)
 
 
 def _verify(net, path: Path, args) -> float:

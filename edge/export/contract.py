@@ -43,15 +43,32 @@ class PluginSpec:
 
 PLUGINS: dict[str, PluginSpec] = {
     "EdgeMultiPoolUnwarp": PluginSpec(
-        op_type="EdgeMultiPoolUnwarp", torch_op="edge::multipool_unwarp", inputs=("X",), outputs=("Y",),
-        attributes=(("strides_y", "INTS"), ("strides_x", "INTS"), ("batch", "INT"), ("out_h", "INT"),
-                    ("out_w", "INT")),
+        op_type="EdgeMultiPoolUnwarp",
+        torch_op="edge::multipool_unwarp",
+        inputs=("X",),
+        outputs=("Y",),
+        attributes=(
+            ("strides_y", "INTS"),
+            ("strides_x", "INTS"),
+            ("batch", "INT"),
+            ("out_h", "INT"),
+            ("out_w", "INT"),
+        ),
     ),
     "EdgeSampleInterp": PluginSpec(
-        op_type="EdgeSampleInterp", torch_op="edge::sample_interp", inputs=("X", "M", "W", "bias"),
+        op_type="EdgeSampleInterp",
+        torch_op="edge::sample_interp",
+        inputs=("X", "M", "W", "bias"),
         outputs=("Y",),
-        attributes=(("stride", "INTS"), ("padding", "INTS"), ("dilation", "INTS"), ("groups", "INT"),
-                    ("activation", "INT"), ("window", "INT"), ("lambda", "FLOAT")),
+        attributes=(
+            ("stride", "INTS"),
+            ("padding", "INTS"),
+            ("dilation", "INTS"),
+            ("groups", "INT"),
+            ("activation", "INT"),
+            ("window", "INT"),
+            ("lambda", "FLOAT"),
+        ),
     ),
 }
 
@@ -64,8 +81,14 @@ def plugin_attributes(op_type: str, **values) -> dict:
     if sorted(values) != sorted(names):
         from edge.errors import InternalError
 
-        raise InternalError(f"{op_type}: attributes {sorted(values)} differ from the contract {sorted(names)}")
-    return {**{n: values[n] for n in names}, "plugin_version": PLUGIN_VERSION, "plugin_namespace": PLUGIN_NAMESPACE}
+        raise InternalError(
+            f"{op_type}: attributes {sorted(values)} differ from the contract {sorted(names)}"
+        )
+    return {
+        **{n: values[n] for n in names},
+        "plugin_version": PLUGIN_VERSION,
+        "plugin_namespace": PLUGIN_NAMESPACE,
+    }
 
 
 _registered = False
@@ -81,10 +104,15 @@ def register_schemas() -> None:
     for spec in PLUGINS.values():
         if defs.has(spec.op_type, DOMAIN):
             continue
-        attrs = [schema_cls.Attribute(name, getattr(schema_cls.AttrType, kind), f"{spec.op_type}.{name}")
-                 for name, kind in spec.all_attributes().items()]
+        attrs = [
+            schema_cls.Attribute(name, getattr(schema_cls.AttrType, kind), f"{spec.op_type}.{name}")
+            for name, kind in spec.all_attributes().items()
+        ]
         schema = schema_cls(
-            spec.op_type, DOMAIN, 1, doc=f"TensorRT plugin {spec.op_type} (see plugins/*/README.md)",
+            spec.op_type,
+            DOMAIN,
+            1,
+            doc=f"TensorRT plugin {spec.op_type} (see plugins/*/README.md)",
             inputs=[schema_cls.FormalParameter(n, "T") for n in spec.inputs],
             outputs=[schema_cls.FormalParameter(n, "T") for n in spec.outputs],
             type_constraints=[("T", list(TYPES), "float32 or float16, linear NCHW")],

@@ -123,7 +123,11 @@ def name_dynamic_dims(model) -> dict[str, str]:
     for k, vi in enumerate(model.graph.input):
         dims = vi.type.tensor_type.shape.dim
         for ax, dim in enumerate(dims):
-            want = {0: "batch", 2: "height", 3: "width"}.get(ax) if len(dims) == 4 else ("batch" if ax == 0 else None)
+            want = (
+                {0: "batch", 2: "height", 3: "width"}.get(ax)
+                if len(dims) == 4
+                else ("batch" if ax == 0 else None)
+            )
             if not dim.dim_param or dim.dim_param in names or want is None:
                 continue
             new = want if want not in taken else f"{want}{k}"

@@ -51,8 +51,14 @@ def decompose(op, x, strides_y, strides_x, batch: int = 0, out_h: int = 0, out_w
 
 def attributes(strides_y, strides_x, batch, out_h, out_w) -> dict:
     """The node attributes of the contract from the torch op's arguments."""
-    return plugin_attributes(OP_TYPE, strides_y=[int(v) for v in strides_y], strides_x=[int(v) for v in strides_x],
-                             batch=int(batch), out_h=int(out_h), out_w=int(out_w))
+    return plugin_attributes(
+        OP_TYPE,
+        strides_y=[int(v) for v in strides_y],
+        strides_x=[int(v) for v in strides_x],
+        batch=int(batch),
+        out_h=int(out_h),
+        out_w=int(out_w),
+    )
 
 
 def plugin(x, strides_y, strides_x, batch, out_h, out_w):
@@ -71,8 +77,15 @@ def portable(x, strides_y, strides_x, batch, out_h, out_w):
 
 def function_body(op, inputs: list, attrs: dict):
     """ONNX Runtime function body of one plugin node: ``attrs`` are the node's attribute values."""
-    return decompose(op, inputs[0], attrs["strides_y"], attrs["strides_x"], attrs.get("batch", 0),
-                     attrs.get("out_h", 0), attrs.get("out_w", 0))
+    return decompose(
+        op,
+        inputs[0],
+        attrs["strides_y"],
+        attrs["strides_x"],
+        attrs.get("batch", 0),
+        attrs.get("out_h", 0),
+        attrs.get("out_w", 0),
+    )
 
 
 def _torch_op():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from edge._lazy import lazy_import
 from edge.errors import ExportError, InputError, ModelLoadError
-from edge.export.contract import DOMAIN, PLUGINS, register_schemas
+from edge.export.contract import DOMAIN, register_schemas
 from edge.export.graph_passes import fold_unwarp_crop, name_dynamic_dims
 from edge.export.translations import load_all, translation_table
 from edge.io import atomic_path
@@ -28,7 +28,6 @@ _TARGET_RE = re.compile(r"target=([A-Za-z0-9_.:]+)")
 
 def _prepare(model, plugins: bool):
     """Deep copy in eval mode; in plugin mode every dense Unwarp uses the custom op (one plugin node)."""
-    import torch
     from torch import nn
 
     from edge.dense.layers import Unwarp
@@ -42,16 +41,25 @@ def _prepare(model, plugins: bool):
                 m.impl = "op"
     for p in model.parameters():
         p.requires_grad_(False)
-    return model, torch
+    return model
 
 
 def _example_tuple(example_inputs) -> tuple:
     import torch
 
-    args = (example_inputs,) if isinstance(example_inputs, torch.Tensor) else tuple(example_inputs)
+    if isinstance(example_inputs, torch.Tensor):
+        args = (example_inputs,)
+    elif isinstance(example_inputs, (tuple, list)):
+        args = tuple(example_inputs)
+    else:
+        raise InputError(
+            f"example_inputs must be a tensor or a tuple of tensors, got {type(example_inputs).__name__}"
+        )
     if not args or not all(isinstance(a, torch.Tensor) for a in args):
-        raise InputError("example_inputs must be a tensor or a tuple of tensors, got "
-                         f"{[type(a).__name__ for a in args] or 'nothing'}")
+        raise InputError(
+            "example_inputs must be a tensor or a tuple of tensors, got "
+            f"{[type(a).__name__ for a in args] or 'nothing'}"
+        )
     return args
 
 
@@ -73,7 +81,9 @@ def _trace_args(args: tuple, dynamic) -> tuple:
     trace with a batch of 2 (the example repeated) so that it stays symbolic."""
     if dynamic is False or not isinstance(dynamic, (bool, type(None))):
         return args
-    return tuple(a.expand(2, *a.shape[1:]).contiguous() if a.dim() >= 1 and a.shape[0] == 1 else a for a in args)
+    return tuple(
+        a.expand(2, *a.shape[1:]).contiguous() if a.dim() >= 1 and a.shape[0] == 1 else a for a in args
+    )
 
 
 def _module_of(ep, target: str) -> str:
@@ -93,10 +103,20 @@ def _export(model, args, dynamic_shapes, table, opset, input_names, output_names
     import torch
 
     try:
-        program = torch.onnx.export(model, args, dynamo=True, custom_translation_table=table,
-                                    dynamic_shapes=dynamic_shapes, opset_version=opset, input_names=input_names,
-                                    output_names=output_names, external_data=False, optimize=True,
-                                    verbose=False, report=False)
+        program = torch.onnx.export(
+            model,
+            args,
+            dynamo=True,
+            custom_translation_table=table,
+            dynamic_shapes=dynamic_shapes,
+            opset_version=opset,
+            input_names=input_names,
+            output_names=output_names,
+            external_data=False,
+            optimize=True,
+            verbose=False,
+            report=False,
+        )
     except Exception as e:
         raise _explain(e, model, args, dynamic_shapes) from e
     return program.model_proto
@@ -112,9 +132,11 @@ def _explain(e: Exception, model, args, dynamic_shapes) -> ExportError:
         root = list(_chain(e))[-1]  # the innermost cause says what went wrong
         first = next((ln for ln in str(root).splitlines() if ln.strip()), "")
         first = re.sub(r"\x1b\[[0-9;]*m", "", first)
-        return ExportError(f"ONNX export of {type(model).__name__} failed: {type(root).__name__}: {first}. "
-                           "Fix: make forward traceable "
-                           "by torch.export (no data-dependent Python control flow), or pass dynamic=False")
+        return ExportError(
+            f"ONNX export of {type(model).__name__} failed: {type(root).__name__}: {first}. "
+            "Fix: make forward traceable "
+            "by torch.export (no data-dependent Python control flow), or pass dynamic=False"
+        )
     target = found.group(1).removeprefix("torch.ops.")
     where = "the model"
     try:
@@ -122,9 +144,11 @@ def _explain(e: Exception, model, args, dynamic_shapes) -> ExportError:
         where = _module_of(ep, target.removesuffix(".default"))
     except Exception:  # the capture itself failed: the message above is all we know
         pass
-    return ExportError(f"operator {target} used in {where} cannot be converted to ONNX (no translation). Fix: "
-                       "replace it with standard torch ops, or register an ONNX translation in edge/export "
-                       f"(known custom ops: {', '.join(sorted(load_all().names()))})")
+    return ExportError(
+        f"operator {target} used in {where} cannot be converted to ONNX (no translation). Fix: "
+        "replace it with standard torch ops, or register an ONNX translation in edge/export "
+        f"(known custom ops: {', '.join(sorted(load_all().names()))})"
+    )
 
 
 def _chain(e: BaseException):
@@ -153,9 +177,14 @@ def check_model(model) -> None:
 def _stamp(model, source: str, form: str, plugins: bool, opset: int) -> None:
     from edge import __version__
 
-    props = {"edge_version": __version__, "source": source, "form": form,
-             "mode": "plugins" if plugins else "portable", "opset": str(opset),
-             "plugins": ",".join(sorted({n.op_type for n in model.graph.node if n.domain == DOMAIN}))}
+    props = {
+        "edge_version": __version__,
+        "source": source,
+        "form": form,
+        "mode": "plugins" if plugins else "portable",
+        "opset": str(opset),
+        "plugins": ",".join(sorted({n.op_type for n in model.graph.node if n.domain == DOMAIN})),
+    }
     del model.metadata_props[:]
     for k, v in props.items():
         model.metadata_props.add(key=k, value=v)
@@ -169,9 +198,19 @@ def _form_of(model) -> str:
     return "dense" if any(isinstance(m, DenseNet) for m in model.modules()) else type(model).__name__
 
 
-def to_onnx(model, example_inputs, path, plugins: bool = True, dynamic=None, opset: int | None = None,
-            simplify: bool | None = None, input_names=None, output_names=None, source: str | None = None,
-            form: str | None = None) -> Path:
+def to_onnx(
+    model,
+    example_inputs,
+    path,
+    plugins: bool = True,
+    dynamic=None,
+    opset: int | None = None,
+    simplify: bool | None = None,
+    input_names=None,
+    output_names=None,
+    source: str | None = None,
+    form: str | None = None,
+) -> Path:
     """Export ``model`` to one checked ONNX file at ``path`` (written atomically).
 
     Args:
@@ -194,16 +233,29 @@ def to_onnx(model, example_inputs, path, plugins: bool = True, dynamic=None, ops
         ExportError: an op without ONNX translation (names the op and the module), a failing checker.
         InputError: bad arguments.
     """
-    model, torch = _prepare(model, bool(plugins))
+    import torch
+
+    model = _prepare(model, bool(plugins))
     args = _example_tuple(example_inputs)
     opset = int(opset or DEFAULT_OPSET)
     register_schemas()
     table = translation_table(bool(plugins))
-    input_names = list(input_names) if input_names else (
-        ["input"] if len(args) == 1 else [f"input{i}" for i in range(len(args))])
+    input_names = (
+        list(input_names)
+        if input_names
+        else (["input"] if len(args) == 1 else [f"input{i}" for i in range(len(args))])
+    )
     output_names = list(output_names) if output_names else None
     with torch.no_grad():
-        proto = _export(model, _trace_args(args, dynamic), _dynamic_shapes(args, dynamic), table, opset, input_names, output_names)
+        proto = _export(
+            model,
+            _trace_args(args, dynamic),
+            _dynamic_shapes(args, dynamic),
+            table,
+            opset,
+            input_names,
+            output_names,
+        )
     if output_names is None and len(proto.graph.output) == 1:
         _rename_output(proto, "output")
     fold_unwarp_crop(proto)
@@ -244,18 +296,24 @@ def load_onnx(path, check: bool = True):
     try:
         model.ParseFromString(data)
     except Exception as e:
-        raise ModelLoadError(f"{path} is not a readable ONNX file (truncated or corrupt: {e}). "
-                             "Fix: export it again with edge export") from e
+        raise ModelLoadError(
+            f"{path} is not a readable ONNX file (truncated or corrupt: {e}). "
+            "Fix: export it again with edge export"
+        ) from e
     if check:
         register_schemas()
         try:
             onnx.checker.check_model(model, full_check=False)
         except Exception as e:
-            raise ModelLoadError(f"{path} is not a valid ONNX model (truncated or corrupt?): "
-                                 f"{str(e).splitlines()[0]}. Fix: export it again with edge export") from e
+            raise ModelLoadError(
+                f"{path} is not a valid ONNX model (truncated or corrupt?): "
+                f"{str(e).splitlines()[0]}. Fix: export it again with edge export"
+            ) from e
         if not model.graph.node:
-            raise ModelLoadError(f"{path} holds an ONNX model without nodes (truncated?). Fix: export it again")
+            raise ModelLoadError(
+                f"{path} holds an ONNX model without nodes (truncated?). Fix: export it again"
+            )
     return model
 
 
-__all__ = ["to_onnx", "load_onnx", "check_model", "DEFAULT_OPSET", "PLUGINS"]
+__all__ = ["to_onnx", "load_onnx", "check_model", "DEFAULT_OPSET"]

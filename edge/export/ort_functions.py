@@ -16,10 +16,10 @@ from __future__ import annotations
 import re
 
 from edge._lazy import lazy_import
+from edge.errors import ExportError
 from edge.export.contract import DOMAIN, PLUGINS
 from edge.export.graph import NodeRecorder
 from edge.export.translations import load_all
-from edge.errors import ExportError
 
 onnx = lazy_import("onnx", feature="ONNX Runtime functions for plugin nodes")
 
@@ -41,8 +41,10 @@ def _default_opset(model) -> int:
     for o in model.opset_import:
         if o.domain in ("", "ai.onnx"):
             return int(o.version)
-    raise ExportError("the model imports no standard ONNX opset (domain ''); it cannot carry plugin functions. "
-                      "Fix: re-export it with edge.export.to_onnx")
+    raise ExportError(
+        "the model imports no standard ONNX opset (domain ''); it cannot carry plugin functions. "
+        "Fix: re-export it with edge.export.to_onnx"
+    )
 
 
 def _build_function(op_type: str, overload: str, attrs: dict, opset: int, ir_version: int):
@@ -52,8 +54,14 @@ def _build_function(op_type: str, overload: str, attrs: dict, opset: int, ir_ver
     if not rec.nodes or rec.nodes[-1].output[0] != out:
         rec.Identity(out)
     rec.rename_last(spec.outputs[0])
-    fn = onnx.helper.make_function(DOMAIN, op_type, list(spec.inputs), list(spec.outputs), rec.nodes,
-                                   [onnx.helper.make_opsetid("", opset)])
+    fn = onnx.helper.make_function(
+        DOMAIN,
+        op_type,
+        list(spec.inputs),
+        list(spec.outputs),
+        rec.nodes,
+        [onnx.helper.make_opsetid("", opset)],
+    )
     fn.overload = overload
     fn.doc_string = f"{MARKER}: standard-op body of {op_type} {attrs}; original ir_version={ir_version}"
     return fn
@@ -88,8 +96,10 @@ def attach_plugin_functions(model):
         if node.domain != DOMAIN:
             continue
         if node.op_type not in PLUGINS:
-            raise ExportError(f"node '{node.name}' is a {DOMAIN}::{node.op_type} plugin node that edge has no CPU "
-                              f"implementation for (known: {', '.join(sorted(PLUGINS))}); ONNX Runtime cannot run it")
+            raise ExportError(
+                f"node '{node.name}' is a {DOMAIN}::{node.op_type} plugin node that edge has no CPU "
+                f"implementation for (known: {', '.join(sorted(PLUGINS))}); ONNX Runtime cannot run it"
+            )
         attrs = _attribute_values(node)
         key = (node.op_type, repr(sorted(attrs.items())))
         if key not in overloads:

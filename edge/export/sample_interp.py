@@ -27,12 +27,31 @@ def rbf_values(window: int, lam: float) -> list[float]:
     return [math.exp(-lam * ((u - r) ** 2 + (v - r) ** 2)) for u in range(window) for v in range(window)]
 
 
-def decompose(op, x, mask, weight, bias, stride, padding, dilation, groups: int, activation: int, window: int,
-              lam: float):
+def decompose(
+    op,
+    x,
+    mask,
+    weight,
+    bias,
+    stride,
+    padding,
+    dilation,
+    groups: int,
+    activation: int,
+    window: int,
+    lam: float,
+):
     """X (B, Cin, H, W), M (B, 1, Ho, Wo), W (Cout, Cin/g, kh, kw), bias (Cout) -> Y (B, Cout, Ho, Wo)."""
     py, px = int(padding[0]), int(padding[1])
-    f = op.Conv(x, weight, bias, strides=[int(s) for s in stride], pads=[py, px, py, px],
-                dilations=[int(d) for d in dilation], group=int(groups))
+    f = op.Conv(
+        x,
+        weight,
+        bias,
+        strides=[int(s) for s in stride],
+        pads=[py, px, py, px],
+        dilations=[int(d) for d in dilation],
+        group=int(groups),
+    )
     if activation == 1:
         f = op.Relu(f)
     elif activation == 2:
@@ -42,8 +61,12 @@ def decompose(op, x, mask, weight, bias, stride, padding, dilation, groups: int,
 
         raise ExportError(f"{OP_TYPE}: activation must be 0, 1 or 2, got {activation}")
     r = int(window) // 2
-    kernel = op.CastLike(op.Reshape(op.Constant(value_floats=rbf_values(int(window), float(lam))),
-                                    ints(op, [1, 1, window, window])), f)
+    kernel = op.CastLike(
+        op.Reshape(
+            op.Constant(value_floats=rbf_values(int(window), float(lam))), ints(op, [1, 1, window, window])
+        ),
+        f,
+    )
     norm = op.Add(op.Conv(mask, kernel, pads=[r, r, r, r]), scalar_like(op, EPS, f))
     fm = op.Mul(f, mask)
     num = op.Conv(op.Reshape(fm, ints(op, [-1, 1, 0, 0])), kernel, pads=[r, r, r, r])  # (B*Cout, 1, Ho, Wo)
@@ -52,9 +75,16 @@ def decompose(op, x, mask, weight, bias, stride, padding, dilation, groups: int,
 
 
 def attributes(stride, padding, dilation, groups, activation, window, lam) -> dict:
-    return plugin_attributes(OP_TYPE, stride=[int(v) for v in stride], padding=[int(v) for v in padding],
-                             dilation=[int(v) for v in dilation], groups=int(groups), activation=int(activation),
-                             window=int(window), **{"lambda": float(lam)})
+    return plugin_attributes(
+        OP_TYPE,
+        stride=[int(v) for v in stride],
+        padding=[int(v) for v in padding],
+        dilation=[int(v) for v in dilation],
+        groups=int(groups),
+        activation=int(activation),
+        window=int(window),
+        **{"lambda": float(lam)},
+    )
 
 
 def plugin(x, mask, weight, bias, stride, padding, dilation, groups, activation, window, lam):
@@ -74,9 +104,17 @@ def portable(x, mask, weight, bias, stride, padding, dilation, groups, activatio
 
 def function_body(op, inputs: list, attrs: dict):
     """ONNX Runtime function body of one plugin node (README defaults for absent attributes)."""
-    return decompose(op, *inputs[:4], attrs.get("stride", [1, 1]), attrs.get("padding", [0, 0]),
-                     attrs.get("dilation", [1, 1]), attrs.get("groups", 1), attrs.get("activation", 0),
-                     attrs.get("window", 7), attrs["lambda"])
+    return decompose(
+        op,
+        *inputs[:4],
+        attrs.get("stride", [1, 1]),
+        attrs.get("padding", [0, 0]),
+        attrs.get("dilation", [1, 1]),
+        attrs.get("groups", 1),
+        attrs.get("activation", 0),
+        attrs.get("window", 7),
+        attrs["lambda"],
+    )
 
 
 def _torch_op():

@@ -21,7 +21,11 @@ OP_NAME = "edge::multipool_unwarp"
 
 def _digits(strides_y: Sequence[int], strides_x: Sequence[int]) -> tuple[int, int, int]:
     """``(M, Sy, Sx)``: batch multiplier and total strides."""
-    return (math.prod(a * b for a, b in zip(strides_y, strides_x)), math.prod(strides_y), math.prod(strides_x))
+    return (
+        math.prod(a * b for a, b in zip(strides_y, strides_x)),
+        math.prod(strides_y),
+        math.prod(strides_x),
+    )
 
 
 def output_shape(n, c, h, w, strides_y, strides_x, batch: int = 0, out_h: int = 0, out_w: int = 0):
@@ -32,8 +36,9 @@ def output_shape(n, c, h, w, strides_y, strides_x, batch: int = 0, out_h: int = 
 
 
 @torch.library.custom_op(OP_NAME, mutates_args=())
-def _multipool_unwarp(x: torch.Tensor, strides_y: list[int], strides_x: list[int], batch: int,
-                      out_h: int, out_w: int) -> torch.Tensor:
+def _multipool_unwarp(
+    x: torch.Tensor, strides_y: list[int], strides_x: list[int], batch: int, out_h: int, out_w: int
+) -> torch.Tensor:
     """Reference implementation: ``unwarp`` (reshape + one permute) then crop; always a fresh tensor."""
     from edge.dense.layers import unwarp
 
@@ -97,7 +102,9 @@ def _check_args(x, strides) -> tuple[list[int], list[int]]:
     return [a for a, _ in pairs], [b for _, b in pairs]
 
 
-def multipool_unwarp(x: torch.Tensor, strides, batch: int = 0, out_h: int = 0, out_w: int = 0) -> torch.Tensor:
+def multipool_unwarp(
+    x: torch.Tensor, strides, batch: int = 0, out_h: int = 0, out_w: int = 0
+) -> torch.Tensor:
     """Dense map from the batch-stacked output of a dense body (SPEC §1 step 5, EdgeMultiPoolUnwarp).
 
     Args:
@@ -120,9 +127,12 @@ def multipool_unwarp(x: torch.Tensor, strides, batch: int = 0, out_h: int = 0, o
         n, _, h, w = x.shape
         if n % m or (batch and n != batch * m):
             want = f"{batch} * {m}" if batch else f"a multiple of M = {m}"
-            raise InputError(f"multipool_unwarp: input batch {n} must be {want} (strides {strides!r}). "
-                             "Fix: pass the output of the dense body unchanged, or the right batch")
+            raise InputError(
+                f"multipool_unwarp: input batch {n} must be {want} (strides {strides!r}). "
+                "Fix: pass the output of the dense body unchanged, or the right batch"
+            )
         if out_h > h * sy or out_w > w * sx:
-            raise InputError(f"multipool_unwarp: crop {out_h}x{out_w} exceeds the unwarped size "
-                             f"{h * sy}x{w * sx}")
+            raise InputError(
+                f"multipool_unwarp: crop {out_h}x{out_w} exceeds the unwarped size {h * sy}x{w * sx}"
+            )
     return torch.ops.edge.multipool_unwarp(x, strides_y, strides_x, batch, out_h, out_w)

@@ -62,8 +62,13 @@ def random_patch_net(seed: int) -> tuple[nn.Sequential, tuple[int, int], dict]:
     for (kh, kw), (sy, sx) in reversed(geometry):
         h, w = (h - 1) * sy + kh, (w - 1) * sx + kw
     strides = [s for _, s in geometry if max(s) > 1]
-    info = {"kinds": kinds, "strides": strides, "values": {v for s in strides for v in s},
-            "mixed": any(a != b for a, b in strides), "M": math.prod(a * b for a, b in strides)}
+    info = {
+        "kinds": kinds,
+        "strides": strides,
+        "values": {v for s in strides for v in s},
+        "mixed": any(a != b for a, b in strides),
+        "M": math.prod(a * b for a, b in strides),
+    }
     return nn.Sequential(*layers).eval(), (h, w), info
 
 
@@ -86,7 +91,10 @@ class Exports:
             net, patch, _ = random_patch_net(seed)
             d = to_dense(net, patch)
             x = torch.randn(size[0], d.in_channels, size[1], size[2])
-            path = self.tmp / f"dense{seed}_{'plug' if plugins else 'port'}_{'dyn' if dynamic else 'static'}.onnx"
+            path = (
+                self.tmp
+                / f"dense{seed}_{'plug' if plugins else 'port'}_{'dyn' if dynamic else 'static'}.onnx"
+            )
             to_onnx(d, x, path, plugins=plugins, dynamic=dynamic)
             self.cache[key] = (net, patch, d, x, path)
         return self.cache[key]
@@ -105,6 +113,7 @@ def ort_run(path_or_model, feeds: dict):
     from edge.export import attach_plugin_functions
 
     model = onnx.load(str(path_or_model)) if not isinstance(path_or_model, onnx.ModelProto) else path_or_model
-    sess = ort.InferenceSession(attach_plugin_functions(model).SerializeToString(),
-                                providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(
+        attach_plugin_functions(model).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
     return sess.run(None, {k: v.numpy() if isinstance(v, torch.Tensor) else v for k, v in feeds.items()})

@@ -11,8 +11,20 @@ from edge.dense import basenet, to_dense
 
 def test_export_factory_with_patch_size_plugins(tmp_path, capsys):
     out = tmp_path / "basenet.onnx"
-    rc = main(["export", "edge.dense:basenet", "-p", "15", "-o", str(out), "--static", "--input-shape", "1x1x20x24",
-               "--verify"])
+    rc = main(
+        [
+            "export",
+            "edge.dense:basenet",
+            "-p",
+            "15",
+            "-o",
+            str(out),
+            "--static",
+            "--input-shape",
+            "1x1x20x24",
+            "--verify",
+        ]
+    )
     text = capsys.readouterr().out
     assert rc == 0, text
     assert "plugins: EdgeMultiPoolUnwarp" in text and "input 1x1x20x24" in text

@@ -16,8 +16,12 @@ from edge.export.contract import DOMAIN, PLUGINS, register_schemas
 from edge.ops import multipool_unwarp, sample_interp
 
 PLUGINS_DIR = Path(__file__).resolve().parents[2] / "plugins"
-ONNX_TYPES = {onnx.AttributeProto.INT: "INT", onnx.AttributeProto.INTS: "INTS", onnx.AttributeProto.FLOAT: "FLOAT",
-              onnx.AttributeProto.STRING: "STRING"}
+ONNX_TYPES = {
+    onnx.AttributeProto.INT: "INT",
+    onnx.AttributeProto.INTS: "INTS",
+    onnx.AttributeProto.FLOAT: "FLOAT",
+    onnx.AttributeProto.STRING: "STRING",
+}
 
 
 def _table(text: str, heading: str) -> list[list[str]]:

@@ -88,11 +88,14 @@ def test_interrupted_write_leaves_no_partial_file(tmp_path, monkeypatch):
     assert _leftovers(tmp_path) == []
 
 
-@pytest.mark.parametrize("model, inputs, match", [
-    ("not a module", torch.randn(1), "torch.nn.Module"),
-    (nn.Identity(), [1, 2], "tensor"),
-    (nn.Identity(), (), "tensor"),
-])
+@pytest.mark.parametrize(
+    "model, inputs, match",
+    [
+        ("not a module", torch.randn(1), "torch.nn.Module"),
+        (nn.Identity(), [1, 2], "tensor"),
+        (nn.Identity(), (), "tensor"),
+    ],
+)
 def test_bad_arguments(tmp_path, model, inputs, match):
     with pytest.raises(InputError, match=match):
         to_onnx(model, inputs, tmp_path / "x.onnx")
@@ -102,7 +105,9 @@ def test_bad_arguments(tmp_path, model, inputs, match):
 @pytest.fixture(scope="module")
 def good_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("good") / "conv.onnx"
-    return to_onnx(nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU()).eval(), torch.randn(1, 1, 8, 8), path, dynamic=False)
+    return to_onnx(
+        nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU()).eval(), torch.randn(1, 1, 8, 8), path, dynamic=False
+    )
 
 
 def test_load_good_file(good_file):

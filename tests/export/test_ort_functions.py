@@ -20,14 +20,29 @@ def _unwarp_model(stride_sets, ir_version=10) -> onnx.ModelProto:
     """A hand-made plugin-mode graph: a chain of EdgeMultiPoolUnwarp nodes, one per stride set."""
     nodes, prev = [], "X"
     for k, strides in enumerate(stride_sets):
-        attrs = plugin_attributes("EdgeMultiPoolUnwarp", strides_y=[s[0] for s in strides],
-                                  strides_x=[s[1] for s in strides], batch=0, out_h=0, out_w=0)
-        nodes.append(helper.make_node("EdgeMultiPoolUnwarp", [prev], [f"u{k}"], name=f"unwarp{k}", domain=DOMAIN,
-                                      **attrs))
+        attrs = plugin_attributes(
+            "EdgeMultiPoolUnwarp",
+            strides_y=[s[0] for s in strides],
+            strides_x=[s[1] for s in strides],
+            batch=0,
+            out_h=0,
+            out_w=0,
+        )
+        nodes.append(
+            helper.make_node(
+                "EdgeMultiPoolUnwarp", [prev], [f"u{k}"], name=f"unwarp{k}", domain=DOMAIN, **attrs
+            )
+        )
         prev = f"u{k}"
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["n", 2, 3, 4])],
-                              [helper.make_tensor_value_info(prev, TensorProto.FLOAT, ["b", 2, "h", "w"])])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid(DOMAIN, 1)])
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["n", 2, 3, 4])],
+        [helper.make_tensor_value_info(prev, TensorProto.FLOAT, ["b", 2, "h", "w"])],
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid(DOMAIN, 1)]
+    )
     model.ir_version = ir_version
     return model
 
@@ -70,8 +85,11 @@ def test_three_strided_layers_chain():
     sess = ort.InferenceSession(attached.SerializeToString(), providers=["CPUExecutionProvider"])
     (got,) = sess.run(None, {"X": x.numpy()})
     assert np.array_equal(got, unwarp(x, strides).numpy())
-    ranks = [len(helper.get_attribute_value(n.attribute[0])) for n in attached.functions[0].node
-             if n.op_type == "Transpose"]
+    ranks = [
+        len(helper.get_attribute_value(n.attribute[0]))
+        for n in attached.functions[0].node
+        if n.op_type == "Transpose"
+    ]
     assert ranks and max(ranks) <= 8
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import onnx
 import pytest
 import torch
+from conftest import ort_run
 from torch import nn
 
-from conftest import ort_run
 from edge.export import to_onnx
 from edge.export.contract import DOMAIN
 from edge.ops import sample_interp
@@ -26,8 +26,15 @@ class Gated(nn.Module):
     def __init__(self, cin, cout, k, stride, padding, dilation, groups, activation, window, lam):
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, k, stride, padding, dilation, groups)
-        self.cfg = dict(stride=stride, padding=padding, dilation=dilation, groups=groups, activation=activation,
-                        window=window, lam=lam)
+        self.cfg = dict(
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            activation=activation,
+            window=window,
+            lam=lam,
+        )
 
     def forward(self, x, mask):
         return sample_interp(x, mask, self.conv.weight, self.conv.bias, **self.cfg)
@@ -55,8 +62,9 @@ def test_export_equals_op(tmp_path, name, plugins):
     torch.manual_seed(1)
     model = Gated(*CONFIGS[name]).eval()
     x, mask = _inputs(model)
-    path = to_onnx(model, (x, mask), tmp_path / "si.onnx", plugins=plugins, dynamic=False,
-                   input_names=["x", "mask"])
+    path = to_onnx(
+        model, (x, mask), tmp_path / "si.onnx", plugins=plugins, dynamic=False, input_names=["x", "mask"]
+    )
     (got,) = ort_run(path, {"x": x, "mask": mask})
     with torch.no_grad():
         ref = model(x, mask)
@@ -94,7 +102,9 @@ def test_dynamic_sizes_plugin_mode(tmp_path):
     torch.manual_seed(3)
     model = Gated(*CONFIGS["relu6-stride2-grouped"]).eval()
     x, mask = _inputs(model, b=2, h=12, w=11)
-    path = to_onnx(model, (x, mask), tmp_path / "dyn.onnx", plugins=True, dynamic=True, input_names=["x", "mask"])
+    path = to_onnx(
+        model, (x, mask), tmp_path / "dyn.onnx", plugins=True, dynamic=True, input_names=["x", "mask"]
+    )
     m = onnx.load(str(path))
     assert [d.dim_param for d in m.graph.input[0].type.tensor_type.shape.dim][0] == "batch"
     for b, h, w in [(2, 12, 11), (3, 20, 17)]:

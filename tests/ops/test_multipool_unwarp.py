@@ -12,7 +12,14 @@ from edge.dense import basenet, to_dense, unwarp
 from edge.errors import InputError
 from edge.ops import multipool_unwarp
 
-STRIDES = [((2, 2),), ((3, 2),), ((2, 3), (3, 2)), ((2, 2), (1, 3), (4, 1)), ((1, 1),), ((2, 2), (1, 1), (2, 2))]
+STRIDES = [
+    ((2, 2),),
+    ((3, 2),),
+    ((2, 3), (3, 2)),
+    ((2, 2), (1, 3), (4, 1)),
+    ((1, 1),),
+    ((2, 2), (1, 1), (2, 2)),
+]
 
 
 def naive(x: torch.Tensor, strides, batch: int = 0, out_h: int = 0, out_w: int = 0) -> torch.Tensor:
@@ -106,15 +113,18 @@ def test_dense_net_with_op_equals_permute():
     assert torch.equal(a, b)
 
 
-@pytest.mark.parametrize("args, match", [
-    (dict(strides=((2, 2),)), "multiple of M = 4"),
-    (dict(strides=((2, 2),), batch=3), "must be 3 \\* 4"),
-    (dict(strides=((0, 2),)), "positive"),
-    (dict(strides=()), "non-empty"),
-    (dict(strides="ab"), "pairs"),
-    (dict(strides=((1, 1),), out_h=9), "exceeds"),
-    (dict(strides=((1, 1),), batch=-1), ">= 0"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (dict(strides=((2, 2),)), "multiple of M = 4"),
+        (dict(strides=((2, 2),), batch=3), "must be 3 \\* 4"),
+        (dict(strides=((0, 2),)), "positive"),
+        (dict(strides=()), "non-empty"),
+        (dict(strides="ab"), "pairs"),
+        (dict(strides=((1, 1),), out_h=9), "exceeds"),
+        (dict(strides=((1, 1),), batch=-1), ">= 0"),
+    ],
+)
 def test_bad_arguments(args, match):
     with pytest.raises(InputError, match=match):
         multipool_unwarp(torch.randn(6, 1, 2, 2), **args)
