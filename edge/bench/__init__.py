@@ -9,4 +9,4 @@ from edge.bench.core import BenchOptions, bench
 from edge.bench.report import compare, load_result, to_markdown, write_report
 from edge.bench.stats import latency_stats
 
-__all__ = ["bench", "BenchOptions", "write_report", "to_markdown", "compare", "load_result", "latency_stats"]
+__all__ = ["BenchOptions", "bench", "compare", "latency_stats", "load_result", "to_markdown", "write_report"]

@@ -46,7 +46,7 @@ class BenchOptions:
     cuda_graph: bool = False
     keep_samples: bool = True
 
-    def resolved(self) -> "BenchOptions":
+    def resolved(self) -> BenchOptions:
         o = BenchOptions(**self.__dict__)
         o.rounds = o.rounds or DEFAULT_ROUNDS
         o.warmup_s = DEFAULT_WARMUP_S if o.warmup_s is None else o.warmup_s
@@ -240,4 +240,4 @@ def _power(s: _Subject) -> dict | None:
     return out
 
 
-__all__ = ["bench", "BenchOptions", "DEFAULT_DURATION_S", "DEFAULT_WARMUP_S", "DEFAULT_ROUNDS"]
+__all__ = ["DEFAULT_DURATION_S", "DEFAULT_ROUNDS", "DEFAULT_WARMUP_S", "BenchOptions", "bench"]

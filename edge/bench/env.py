@@ -96,4 +96,4 @@ def _read(path: str) -> str | None:
         return None
 
 
-__all__ = ["environment", "cpu_model", "gpu_info", "jetson_info", "package_versions"]
+__all__ = ["cpu_model", "environment", "gpu_info", "jetson_info", "package_versions"]

@@ -105,4 +105,4 @@ def device_memory() -> dict | None:
     return {"free_mb": free / 2**20, "total_mb": total / 2**20, "used_mb": (total - free) / 2**20}
 
 
-__all__ = ["CudaEvents", "supports_gpu_timing", "time_with_copies", "time_compute_only", "device_memory"]
+__all__ = ["CudaEvents", "device_memory", "supports_gpu_timing", "time_compute_only", "time_with_copies"]

@@ -109,7 +109,7 @@ def read_nvpmodel() -> dict | None:
     if not exe:
         return None
     try:
-        res = subprocess.run([exe, "-q"], capture_output=True, text=True, timeout=5)
+        res = subprocess.run([exe, "-q"], capture_output=True, text=True, timeout=5, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return parse_nvpmodel(res.stdout)
@@ -187,5 +187,15 @@ def _read_num(path: str) -> float | None:
         return None
 
 
-__all__ = ["parse_tegrastats", "read_hwmon_rails", "parse_nvpmodel", "read_nvpmodel", "read_temperatures",
-           "read_clocks", "snapshot", "clock_warnings", "total_power_mw", "TOTAL_RAILS"]
+__all__ = [
+    "TOTAL_RAILS",
+    "clock_warnings",
+    "parse_nvpmodel",
+    "parse_tegrastats",
+    "read_clocks",
+    "read_hwmon_rails",
+    "read_nvpmodel",
+    "read_temperatures",
+    "snapshot",
+    "total_power_mw",
+]

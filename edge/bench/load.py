@@ -50,9 +50,7 @@ def load_runner(artifact: Any, backend: str | None = None, **options):
         options.setdefault("name", artifact)
         options.pop("cuda_graph", None)  # a torch module has no CUDA graph option
         return load(call_factory(artifact), backend=backend or "torch", **options)
-    if backend not in (None, "tensorrt"):
-        options.pop("cuda_graph", None)
-    elif backend is None and not str(artifact).endswith((".engine", ".plan", ".trt")):
+    if backend not in (None, "tensorrt") or backend is None and not str(artifact).endswith((".engine", ".plan", ".trt")):
         options.pop("cuda_graph", None)
     return load(artifact, backend=backend, **options)
 
@@ -91,4 +89,4 @@ def random_feed(inputs: list, shapes: dict | None = None, seed: int = 0) -> dict
     return _random_feed(inputs, seed=seed, shapes=named_shapes(inputs, shapes))
 
 
-__all__ = ["load_runner", "call_factory", "is_factory_spec", "parse_shapes", "named_shapes", "random_feed"]
+__all__ = ["call_factory", "is_factory_spec", "load_runner", "named_shapes", "parse_shapes", "random_feed"]

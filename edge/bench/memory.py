@@ -7,7 +7,6 @@ Elsewhere a sampling thread (psutil, every 2 ms) stands in.
 
 from __future__ import annotations
 
-
 import threading
 import time
 from contextlib import contextmanager
@@ -88,4 +87,4 @@ def track_peak_rss(interval_s: float = 0.002):
         res.peak_bytes = max(peak[0], current_rss_bytes())
 
 
-__all__ = ["PeakRSS", "track_peak_rss", "current_rss_bytes"]
+__all__ = ["PeakRSS", "current_rss_bytes", "track_peak_rss"]

@@ -46,4 +46,4 @@ def patch_basenet() -> torch.nn.Module:
     return PatchBased(basenet_patch(), 15)
 
 
-__all__ = ["dense_basenet", "basenet_patch", "patch_basenet", "PatchBased"]
+__all__ = ["PatchBased", "basenet_patch", "dense_basenet", "patch_basenet"]

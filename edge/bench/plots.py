@@ -71,4 +71,4 @@ def _short(name: str, n: int = 28) -> str:
     return name if len(name) <= n else "…" + name[-(n - 1):]
 
 
-__all__ = ["plot_result", "plot_latency", "plot_fps"]
+__all__ = ["plot_fps", "plot_latency", "plot_result"]

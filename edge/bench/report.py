@@ -135,4 +135,4 @@ def compare(paths: list, labels: list | None = None) -> tuple[list[dict], str]:
     return rows, md
 
 
-__all__ = ["build_result", "to_markdown", "write_report", "load_result", "compare", "table_rows"]
+__all__ = ["build_result", "compare", "load_result", "table_rows", "to_markdown", "write_report"]

@@ -80,4 +80,4 @@ def validate(result: dict) -> None:
     jsonschema.validate(result, SCHEMA)
 
 
-__all__ = ["SCHEMA", "SCHEMA_ID", "RESULT_ROW", "validate"]
+__all__ = ["RESULT_ROW", "SCHEMA", "SCHEMA_ID", "validate"]

@@ -7,7 +7,7 @@ interpolation between closest ranks (method "linear"), so the p50 of ``1..100`` 
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -54,4 +54,4 @@ def optional_stats(samples_ms) -> dict | None:
     return latency_stats(samples_ms) if samples_ms else None
 
 
-__all__ = ["latency_stats", "throughput", "optional_stats", "PERCENTILES", "STAT_KEYS"]
+__all__ = ["PERCENTILES", "STAT_KEYS", "latency_stats", "optional_stats", "throughput"]

@@ -7,5 +7,18 @@ from edge.camera.run import recipe_for, run_pipeline
 from edge.camera.sinks import open_sink
 from edge.camera.sources import CorruptFrame, Source, SourceError, open_source
 
-__all__ = ["Pipeline", "PipelineConfig", "FrameQueue", "POLICIES", "make_post", "posts", "open_sink", "open_source",
-           "Source", "SourceError", "CorruptFrame", "run_pipeline", "recipe_for"]
+__all__ = [
+    "POLICIES",
+    "CorruptFrame",
+    "FrameQueue",
+    "Pipeline",
+    "PipelineConfig",
+    "Source",
+    "SourceError",
+    "make_post",
+    "open_sink",
+    "open_source",
+    "posts",
+    "recipe_for",
+    "run_pipeline",
+]

@@ -31,8 +31,8 @@ from edge.bench.memory import current_rss_bytes, track_peak_rss
 from edge.bench.power import PowerSampler
 from edge.bench.stats import latency_stats, optional_stats
 from edge.camera.queues import EOS, Closed, FrameQueue
-from edge.camera.sources import CorruptFrame, Source
 from edge.camera.sinks import NullSink
+from edge.camera.sources import CorruptFrame, Source
 from edge.errors import PipelineError
 
 STAGES = ("read", "preprocess", "queue", "infer", "post", "sink")
@@ -327,4 +327,4 @@ def _lower_priority(increment: int) -> None:
         pass
 
 
-__all__ = ["Pipeline", "PipelineConfig", "STAGES"]
+__all__ = ["STAGES", "Pipeline", "PipelineConfig"]

@@ -133,4 +133,4 @@ def make_post(name: str | None, kind: str | None = None, **options):
     return posts.get(name)(**options)
 
 
-__all__ = ["posts", "make_post", "TopK", "ColorMap", "Dump"]
+__all__ = ["ColorMap", "Dump", "TopK", "make_post", "posts"]

@@ -76,4 +76,4 @@ class FrameQueue:
         return len(self.items)
 
 
-__all__ = ["FrameQueue", "POLICIES", "EOS", "Closed"]
+__all__ = ["EOS", "POLICIES", "Closed", "FrameQueue"]

@@ -102,4 +102,4 @@ def run_pipeline(model, source: str, recipe=None, post: str | None = None, sink:
     return summary
 
 
-__all__ = ["run_pipeline", "recipe_for", "feed_adapter"]
+__all__ = ["feed_adapter", "recipe_for", "run_pipeline"]

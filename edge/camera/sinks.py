@@ -129,4 +129,4 @@ def open_sink(uri: str | None, fps: float | None = None) -> Sink:
     return ImageDirSink(path)
 
 
-__all__ = ["Sink", "NullSink", "VideoSink", "ImageDirSink", "DisplaySink", "open_sink"]
+__all__ = ["DisplaySink", "ImageDirSink", "NullSink", "Sink", "VideoSink", "open_sink"]

@@ -12,7 +12,8 @@
 ``read()`` returns an HxWx3 uint8 BGR frame, None at the end of the stream, raises ``CorruptFrame`` for a
 frame that cannot be decoded (the pipeline skips and counts it) and ``SourceError`` when the source fails
 (a live source is then reopened with backoff). ``interrupt()`` (from another thread) makes a blocked
-``read()`` return or fail: the stall watchdog uses it.
+``read()`` fail as soon as it returns (live captures also carry OpenCV read/open timeouts): the stall
+watchdog uses it.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class Source:
     def __init__(self, uri: str):
         self.uri, self._interrupted = uri, threading.Event()
 
-    def open(self) -> "Source":
+    def open(self) -> Source:
         self._interrupted.clear()
         return self
 
@@ -77,7 +78,7 @@ class CaptureSource(Source):
         self.cap = None
         self.frames_read = 0
 
-    def open(self) -> "CaptureSource":
+    def open(self) -> CaptureSource:
         super().open()
         self.close()
         ms = int(self.timeout_s * 1000)
@@ -107,10 +108,9 @@ class CaptureSource(Source):
             raise CorruptFrame(f"frame {self.frames_read} of '{self.uri}' could not be decoded")
         return None
 
-    def interrupt(self) -> None:
-        super().interrupt()
-        if self.cap is not None:
-            self.cap.release()  # unblocks a read waiting on a network or device in most backends
+    # interrupt() only sets the flag: releasing a VideoCapture while another thread is inside read() is
+    # not thread-safe in OpenCV. Live sources are opened with CAP_PROP_READ_TIMEOUT_MSEC = the stall
+    # timeout, so a blocked read returns on its own; one that never does is abandoned by the watchdog.
 
     def close(self) -> None:
         if self.cap is not None:
@@ -199,5 +199,14 @@ def open_source(uri: str, timeout_s: float | None = None) -> Source:
     return src.open()
 
 
-__all__ = ["Source", "CaptureSource", "ImageDirSource", "SourceError", "CorruptFrame", "open_source",
-           "csi_pipeline", "rtsp_pipeline", "has_gstreamer"]
+__all__ = [
+    "CaptureSource",
+    "CorruptFrame",
+    "ImageDirSource",
+    "Source",
+    "SourceError",
+    "csi_pipeline",
+    "has_gstreamer",
+    "open_source",
+    "rtsp_pipeline",
+]

@@ -44,7 +44,8 @@ def measure(artifacts, baseline, iterations, duration, warmup, rounds, shapes, b
     Reports FPS, latency min/mean/median/p90/p95/p99/max, speed-up against the baseline, peak RSS, and
     on GPUs/Jetsons the TensorRT H2D/compute/D2H split, device memory and energy per inference.
     """
-    from edge.bench import BenchOptions, bench as run_bench, to_markdown, write_report
+    from edge.bench import BenchOptions, to_markdown, write_report
+    from edge.bench import bench as run_bench
     from edge.bench.load import parse_shapes
 
     parsed = {}

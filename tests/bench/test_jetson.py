@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from edge.bench.jetson import (clock_warnings, parse_nvpmodel, parse_tegrastats, read_clocks, read_hwmon_rails,
-                               read_temperatures, snapshot, total_power_mw)
+from edge.bench.jetson import (
+    clock_warnings,
+    parse_nvpmodel,
+    parse_tegrastats,
+    read_clocks,
+    read_hwmon_rails,
+    read_temperatures,
+    snapshot,
+    total_power_mw,
+)
 from edge.bench.power import PowerSampler, summarize_power
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "jetson"

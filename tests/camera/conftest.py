@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from camera_models import make_classifier_onnx, make_conv_onnx
 
 

@@ -6,8 +6,8 @@ import _thread
 import threading
 import time
 
-import numpy as np
 import pytest
+from camera_fakes import CorruptingSource, ListSource, RaisingSource, StallingSource, video_frames
 
 from edge.bench.load import load_runner
 from edge.bench.memory import current_rss_bytes
@@ -16,8 +16,6 @@ from edge.camera import Pipeline, PipelineConfig, recipe_for, run_pipeline
 from edge.camera.post import make_post
 from edge.camera.sinks import NullSink
 from edge.errors import PipelineError
-
-from camera_fakes import CorruptingSource, ListSource, RaisingSource, StallingSource, video_frames
 
 cv2 = pytest.importorskip("cv2")
 
