@@ -18,21 +18,24 @@ from edge.bench.jetson import read_hwmon_rails, total_power_mw
 MIN_SAMPLES = 10
 
 
+def rails_from_jtop(power: dict) -> dict:
+    """{rail: mW} from jtop's ``jetson.power`` ({"rail": {name: {"volt", "curr", "power", "avg", ...}},
+    "tot": {"power", "avg", "name"?}}). jtop moves the input rail (VDD_IN / POM_5V_IN) out of "rail"
+    into "tot" with its "name"; without a name, "tot" is jtop's sum of the rails and is not repeated."""
+    rails = {k: float(v["power"]) for k, v in (power.get("rail") or {}).items() if "power" in v}
+    tot = power.get("tot") or {}
+    if tot.get("name") and "power" in tot:
+        rails[tot["name"]] = float(tot["power"])
+    return rails
+
+
 def _jtop_reader(interval_s: float):
     """A callable returning {rail: mW} from a running jtop client, and the client (to close)."""
     from jtop import jtop  # jetson-stats: talks to the jtop service
 
     client = jtop(interval=max(interval_s, 0.1))
     client.start()
-
-    def read() -> dict:
-        power = client.power or {}
-        rails = {k: float(v.get("power", 0.0)) for k, v in (power.get("rail") or {}).items()}
-        if "tot" in power and not any(r in rails for r in ("VDD_IN", "POM_5V_IN")):
-            rails["VDD_IN"] = float(power["tot"].get("power", 0.0))
-        return rails
-
-    return read, client
+    return (lambda: rails_from_jtop(client.power or {})), client
 
 
 class PowerSampler:
@@ -117,4 +120,4 @@ def summarize_power(samples: list, inferences: int | None, source: str, interval
     return out
 
 
-__all__ = ["PowerSampler", "summarize_power"]
+__all__ = ["PowerSampler", "summarize_power", "rails_from_jtop"]

@@ -123,3 +123,17 @@ def test_summarize_power_trapezoid_and_short_window_warning():
     assert res["energy_per_inference_mj"] == pytest.approx(1250.0)
     assert res["warnings"] and "only 3 power samples" in res["warnings"][0]
     assert summarize_power([(0.0, {})], 1, "hwmon", 0.01) is None
+
+
+def test_jtop_power_dicts():
+    import json
+
+    from edge.bench.power import rails_from_jtop
+
+    orin = rails_from_jtop(json.loads((DATA / "jtop_power_orin_nano.json").read_text()))
+    assert orin == {"VDD_CPU_GPU_CV": 2406.0, "VDD_SOC": 1506.0, "VDD_IN": 6998.0}
+    assert total_power_mw(orin) == ("VDD_IN", 6998.0)
+    xavier = rails_from_jtop(json.loads((DATA / "jtop_power_agx_xavier.json").read_text()))
+    assert xavier == {"GPU": 3051.0, "CPU": 2136.0, "SOC": 1830.0}  # unnamed total is not a rail
+    assert total_power_mw(xavier) == ("sum", 7017.0)
+    assert rails_from_jtop({}) == {}
