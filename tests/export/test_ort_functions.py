@@ -16,7 +16,7 @@ from edge.export.contract import DOMAIN, plugin_attributes
 from edge.export.ort_functions import is_attached
 
 
-def _unwarp_model(stride_sets, ir_version=10) -> onnx.ModelProto:
+def _unwarp_model(stride_sets, ir_version=10, dtype=TensorProto.FLOAT) -> onnx.ModelProto:
     """A hand-made plugin-mode graph: a chain of EdgeMultiPoolUnwarp nodes, one per stride set."""
     nodes, prev = [], "X"
     for k, strides in enumerate(stride_sets):
@@ -37,8 +37,8 @@ def _unwarp_model(stride_sets, ir_version=10) -> onnx.ModelProto:
     graph = helper.make_graph(
         nodes,
         "g",
-        [helper.make_tensor_value_info("X", TensorProto.FLOAT, ["n", 2, 3, 4])],
-        [helper.make_tensor_value_info(prev, TensorProto.FLOAT, ["b", 2, "h", "w"])],
+        [helper.make_tensor_value_info("X", dtype, ["n", 2, 3, 4])],
+        [helper.make_tensor_value_info(prev, dtype, ["b", 2, "h", "w"])],
     )
     model = helper.make_model(
         graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid(DOMAIN, 1)]
@@ -103,3 +103,12 @@ def test_unknown_plugin_op_is_an_error():
     m.graph.node[0].op_type = "EdgeSomethingElse"
     with pytest.raises(ExportError, match="EdgeSomethingElse"):
         attach_plugin_functions(m)
+
+
+def test_float16_is_bit_exact():
+    strides = ((2, 3), (2, 2))
+    attached = attach_plugin_functions(_unwarp_model([strides], dtype=TensorProto.FLOAT16))
+    x = torch.randn(48, 2, 3, 4).half()
+    sess = ort.InferenceSession(attached.SerializeToString(), providers=["CPUExecutionProvider"])
+    (got,) = sess.run(None, {"X": x.numpy()})
+    assert got.dtype == np.float16 and np.array_equal(got, unwarp(x, strides).numpy())
