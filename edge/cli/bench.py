@@ -29,6 +29,7 @@ def bench():
 @click.option("--warmup", type=float, default=None, help="Untimed warm-up seconds per artifact [0.5].")
 @click.option("--rounds", type=int, default=None, help="Interleaved rounds A B C A B C ... [5].")
 @click.option("--shape", "shapes", multiple=True, help="Input shape for dynamic dims: name:1x3x224x224 or 1x3x224x224.")
+@click.option("--recipe", default=None, help="Take input shapes from this recipe's opt shapes (path or bundled name).")
 @click.option("--backend", default=None, help="Force a backend (torch | onnxruntime | tensorrt).")
 @click.option("--cuda-graph", is_flag=True, help="TensorRT: replay the inference as a CUDA graph.")
 @click.option("--power", type=click.Choice(["auto", "jtop", "hwmon", "off"]), default="auto", show_default=True,
@@ -37,7 +38,7 @@ def bench():
               show_default=True, help="Folder for bench.json, bench.md and the PNG plots.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--no-samples", is_flag=True, help="Do not store every latency sample in the JSON.")
-def measure(artifacts, baseline, iterations, duration, warmup, rounds, shapes, backend, cuda_graph, power, out,
+def measure(artifacts, baseline, iterations, duration, warmup, rounds, shapes, recipe, backend, cuda_graph, power, out,
             no_plots, no_samples):
     """Measure ARTIFACTS ("module:factory", .onnx, .engine) in interleaved rounds in this process.
 
@@ -48,7 +49,7 @@ def measure(artifacts, baseline, iterations, duration, warmup, rounds, shapes, b
     from edge.bench import bench as run_bench
     from edge.bench.load import parse_shapes
 
-    parsed = {}
+    parsed = recipe_shapes(recipe) if recipe else {}
     for s in shapes:
         parsed.update(parse_shapes(s))
     opts = BenchOptions(iterations=iterations, duration_s=duration, warmup_s=warmup, rounds=rounds,
@@ -58,6 +59,15 @@ def measure(artifacts, baseline, iterations, duration, warmup, rounds, shapes, b
     paths = write_report(result, out, plots=not no_plots)
     click.echo(to_markdown(result))
     click.echo(f"written: {paths['json']}, {paths['markdown']}" + "".join(f", {p}" for p in paths["plots"]))
+
+
+def recipe_shapes(recipe: str) -> dict:
+    """The recipe's opt shape per input; a one-input recipe applies to any model's only input ("")."""
+    from edge.calib.recipe import Recipe
+
+    r = Recipe.load(recipe)
+    opt = {name: tuple(o) for name, (_, o, _) in r.shapes().items()}
+    return {"": next(iter(opt.values()))} if len(opt) == 1 else opt
 
 
 @bench.command()

@@ -200,3 +200,11 @@ def test_demo_step_writes_its_report(tmp_path):
     if section["pipeline"]:
         assert section["pipeline"]["frames"] == 4 and (tmp_path / "bench" / "dense_vtest.avi").exists()
     assert "patch-based" in ctx.markdown[-1]
+
+
+def test_cli_bench_takes_shapes_from_a_recipe(onnx_model, tmp_path):
+    res = CliRunner().invoke(cli, ["bench", str(onnx_model), "--recipe", "dense-basenet", "-n", "2", "--rounds", "1",
+                                   "--warmup", "0", "--power", "off", "--no-plots", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert data["results"][0]["input_shapes"] == {"x": [1, 1, 240, 320]}  # the recipe's opt shape
