@@ -38,7 +38,7 @@ from edge.calib.data import load_many as load_frames
 from edge.calib.evaluate import has_vnni
 from edge.calib.recipe import Recipe
 from edge.errors import CalibrationError, InputError
-from edge.io import atomic_path
+from edge.io import atomic_path, write_text
 from edge.registry import Registry
 
 onnx = lazy_import("onnx", feature="INT8 quantization")
@@ -124,8 +124,10 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
     model = onnx.load(str(onnx_in))
     plugins = [n.name or n.op_type for n in model.graph.node if n.domain == PLUGIN_DOMAIN]
     calib_sha = frames.sha256()
-    ranges = Path(cache_path) if cache_path else onnx_out.with_name(f"{onnx_out.stem}.ranges.{method}.json")
-    ranges = _fresh_ranges(ranges, calib_sha, recipe, method, percentile)
+    sym = "sym" if cfg["symmetric_act"] else "asym"
+    ranges = Path(cache_path) if cache_path else onnx_out.with_name(f"{onnx_out.stem}.ranges.{method}.{sym}.json")
+    key = _ranges_key(calib_sha, recipe, f"{method}.{sym}", percentile)
+    _drop_stale(ranges, key)
     excluded = list(nodes_to_exclude or [])
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="edge-quant-") as tmp:
@@ -150,7 +152,7 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
     _stamp(qmodel, recipe, method, scheme, calib_sha, excluded)
     with atomic_path(onnx_out, suffix=".onnx") as tmp_out:
         onnx.save(qmodel, str(tmp_out))
-    ranges_meta_write(ranges, calib_sha, recipe, method, percentile)
+    write_text(ranges.with_suffix(".key"), key)
     qdq = sum(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in qmodel.graph.node)
     return QuantResult(onnx_out, ranges, method, scheme, len(frames), calib_sha, seconds, excluded, plugins, qdq)
 
@@ -230,20 +232,12 @@ def _ranges_key(calib_sha: str, recipe: Recipe, method: str, percentile: float |
     return hashlib.sha256(f"{calib_sha}|{recipe.fingerprint()}|{method}|{percentile}".encode()).hexdigest()
 
 
-def _fresh_ranges(path: Path, calib_sha: str, recipe: Recipe, method: str, percentile: float | None) -> Path:
-    """Delete a ranges cache made from other data/recipe/method (its key file says which)."""
+def _drop_stale(path: Path, key: str) -> None:
+    """Delete a ranges cache made from other data/recipe/method/symmetry (its ``.key`` file says which)."""
     key_file = path.with_suffix(".key")
-    if path.exists() and (not key_file.exists() or key_file.read_text() != _ranges_key(calib_sha, recipe, method,
-                                                                                         percentile)):
+    if path.exists() and (not key_file.exists() or key_file.read_text() != key):
         path.unlink()
     path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def ranges_meta_write(path: Path, calib_sha: str, recipe: Recipe, method: str, percentile: float | None) -> None:
-    from edge.io import write_text
-
-    write_text(path.with_suffix(".key"), _ranges_key(calib_sha, recipe, method, percentile))
 
 
 @contextlib.contextmanager

