@@ -112,3 +112,46 @@ def test_float16_is_bit_exact():
     sess = ort.InferenceSession(attached.SerializeToString(), providers=["CPUExecutionProvider"])
     (got,) = sess.run(None, {"X": x.numpy()})
     assert got.dtype == np.float16 and np.array_equal(got, unwarp(x, strides).numpy())
+
+
+def test_sample_interp_function_float16():
+    """FP16 graph: every constant is cast like the input; within the README's FP16 tolerance (1e-2 of scale)."""
+    from edge.ops.sample_interp import sample_interp_reference
+
+    attrs = plugin_attributes(
+        "EdgeSampleInterp",
+        stride=[1, 1],
+        padding=[1, 1],
+        dilation=[1, 1],
+        groups=1,
+        activation=1,
+        window=5,
+        **{"lambda": 0.5},
+    )
+    node = helper.make_node("EdgeSampleInterp", ["X", "M", "W", "bias"], ["Y"], domain=DOMAIN, **attrs)
+    f16 = TensorProto.FLOAT16
+    ins = [
+        helper.make_tensor_value_info(n, f16, [f"{n}{i}" for i in range(r)])
+        for n, r in [("X", 4), ("M", 4), ("W", 4), ("bias", 1)]
+    ]
+    graph = helper.make_graph(
+        [node], "g", ins, [helper.make_tensor_value_info("Y", f16, ["b", "c", "h", "w"])]
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid(DOMAIN, 1)]
+    )
+    sess = ort.InferenceSession(
+        attach_plugin_functions(model).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    g = torch.Generator().manual_seed(0)
+    x, w, b = (
+        torch.randn(1, 3, 8, 9, generator=g),
+        torch.randn(4, 3, 3, 3, generator=g),
+        torch.randn(4, generator=g),
+    )
+    mask = (torch.rand(1, 1, 8, 9, generator=g) < 0.5).float()
+    feeds = {"X": x, "M": mask, "W": w, "bias": b}
+    (got,) = sess.run(None, {k: v.half().numpy() for k, v in feeds.items()})
+    ref = sample_interp_reference(x, mask, w, b, padding=(1, 1), activation=1, window=5, lam=0.5)
+    assert got.dtype == np.float16
+    assert np.abs(got.astype(np.float32) - ref.numpy()).max() <= 1e-2 * float(ref.abs().max())
