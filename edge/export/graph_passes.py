@@ -30,8 +30,19 @@ def _constants(model) -> dict:
     return values
 
 
-def _crop_of(slice_node, consts) -> tuple[int, int] | None:
-    """``(out_h, out_w)`` when ``slice_node`` crops only axes 2/3 from 0 with constant ends and step 1."""
+def _static_hw(graph, name: str) -> tuple[int | None, int | None]:
+    """Static H and W of tensor ``name`` from the graph's value_info/outputs (None when unknown)."""
+    for vi in list(graph.value_info) + list(graph.output):
+        if vi.name == name:
+            dims = vi.type.tensor_type.shape.dim
+            if len(dims) == 4:
+                return tuple(d.dim_value if d.HasField("dim_value") else None for d in dims[2:])
+    return None, None
+
+
+def _crop_of(slice_node, consts, hw) -> tuple[int, int] | None:
+    """``(out_h, out_w)`` (0 = no crop) when ``slice_node`` crops only axes 2/3 from 0 with constant ends
+    and step 1 of a tensor whose cropped axes have the static sizes ``hw``; else None."""
     ins = list(slice_node.input) + [""] * (5 - len(slice_node.input))
     if any(i and i not in consts for i in ins[1:]):
         return None
@@ -43,7 +54,10 @@ def _crop_of(slice_node, consts) -> tuple[int, int] | None:
         a = a + 4 if a < 0 else a
         if a not in crop or s != 0 or st != 1 or e <= 0:
             return None
-        crop[a] = e
+        size = hw[a - 2]
+        if size is None:
+            return None
+        crop[a] = e if e < size else 0  # an end beyond the size crops nothing
     return crop[2], crop[3]
 
 
@@ -90,7 +104,7 @@ def _fold_once(model) -> int:
         if out in graph_outputs or len(consumers) != 1 or consumers[0].op_type != "Slice":
             continue
         attrs = {a.name: a for a in node.attribute}
-        crop = _crop_of(consumers[0], consts)
+        crop = _crop_of(consumers[0], consts, _static_hw(graph, out))
         if crop is None or any(c and attrs[k].i for c, k in zip(crop, ("out_h", "out_w"))):
             continue
         for c, k in zip(crop, ("out_h", "out_w")):

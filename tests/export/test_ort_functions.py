@@ -115,7 +115,7 @@ def test_float16_is_bit_exact():
 
 
 def test_sample_interp_function_float16():
-    """FP16 graph: every constant is cast like the input; within the README's FP16 tolerance (1e-2 of scale)."""
+    """FP16: every constant is cast like the input; within the README FP16 tolerance (1e-2 of scale)."""
     from edge.ops.sample_interp import sample_interp_reference
 
     attrs = plugin_attributes(
