@@ -8,6 +8,7 @@ CUDA events (with and without host<->device copies).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ class _Subject:
     power_samples: list = field(default_factory=list)
     device_used_mb: list = field(default_factory=list)
     events: object = None
+    device_load_mb: float | None = None  # device memory taken by loading the engine + context
     owned: bool = True  # loaded here (deactivate at the end) rather than passed in as a Runner
 
 
@@ -140,7 +142,7 @@ def _load(artifact, name: str, backend, opts: BenchOptions) -> _Subject:
         s.events = gpu.CudaEvents(4, getattr(runner, "api", None))
         mem1 = gpu.device_memory()
         if mem0 and mem1:
-            s.device_used_mb.append(mem1["used_mb"] - mem0["used_mb"])
+            s.device_load_mb = mem1["used_mb"] - mem0["used_mb"]
     return s
 
 
@@ -177,7 +179,8 @@ def _round(s: _Subject, opts: BenchOptions, r: int) -> None:
         quota, budget = None, opts.duration_s / opts.rounds
     sampler = PowerSampler(opts.power)
     n0 = len(s.host_ms)
-    with track_peak_rss() as mem, sampler:
+    watch = gpu.DeviceMemoryWatch() if s.events is not None else contextlib.nullcontext()
+    with track_peak_rss() as mem, sampler, watch:
         t0 = time.perf_counter()
         while True:
             _step(s)
@@ -189,9 +192,8 @@ def _round(s: _Subject, opts: BenchOptions, r: int) -> None:
     s.power_samples.append((sampler.samples, len(s.host_ms) - n0, sampler.kind, sampler.interval_s))
     if s.events is not None:
         s.no_copy_ms.extend(gpu.time_compute_only(s.runner, s.events) for _ in range(NO_COPY_ITERS))
-        mem_now = gpu.device_memory()
-        if mem_now:
-            s.device_used_mb.append(mem_now["used_mb"])
+        if watch.peak_used_mb is not None:
+            s.device_used_mb.append(watch.peak_used_mb)
 
 
 def _summarize(s: _Subject, opts: BenchOptions) -> dict:
@@ -210,6 +212,7 @@ def _summarize(s: _Subject, opts: BenchOptions) -> dict:
         "cuda_graph": bool(getattr(s.runner, "cuda_graph", False)) if s.events is not None else None,
         "memory": {"peak_rss_mb": s.peak_rss / 2**20, "load_rss_mb": s.load_rss_mb,
                    "device_used_mb_max": max(s.device_used_mb) if s.device_used_mb else None,
+                   "device_load_mb": s.device_load_mb,
                    "engine_device_mb": _engine_mb(s.runner)},
         "power": _power(s), "samples_ms": list(s.host_ms) if opts.keep_samples else None,
     }

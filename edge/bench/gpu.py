@@ -105,4 +105,32 @@ def device_memory() -> dict | None:
     return {"free_mb": free / 2**20, "total_mb": total / 2**20, "used_mb": (total - free) / 2**20}
 
 
-__all__ = ["CudaEvents", "device_memory", "supports_gpu_timing", "time_compute_only", "time_with_copies"]
+class DeviceMemoryWatch:
+    """``with DeviceMemoryWatch() as w: ...`` then ``w.peak_used_mb``: high-water mark of device memory in
+    use (cudaMemGetInfo, sampled every ``interval_s`` by a thread). On a Jetson the GPU shares the
+    system's memory, so this is the unified-memory high-water mark of the whole board."""
+
+    def __init__(self, interval_s: float = 0.005):
+        import threading
+
+        self.interval_s, self.peak_used_mb, self._stop = interval_s, None, threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="edge-devmem", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            m = device_memory()
+            if m is None:
+                return
+            self.peak_used_mb = max(self.peak_used_mb or 0.0, m["used_mb"])
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+__all__ = ["DeviceMemoryWatch", "CudaEvents", "device_memory", "supports_gpu_timing", "time_compute_only", "time_with_copies"]

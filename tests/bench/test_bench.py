@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import torch
@@ -156,6 +157,9 @@ def test_cuda_events_time_a_real_device_copy():
     ev.record(1, 0)
     assert ev.elapsed_ms(0, 1) >= 0
     ev.close()
+    with gpu.DeviceMemoryWatch() as watch:
+        time.sleep(0.05)
+    assert watch.peak_used_mb is not None and watch.peak_used_mb <= mem["total_mb"]
 
 
 @pytest.mark.needs_trt
@@ -181,6 +185,7 @@ def test_tensorrt_engine_bench_splits_copies_and_compute(onnx_model, tmp_path):
     for key in ("h2d_latency_ms", "gpu_compute_time_ms", "d2h_latency_ms", "gpu_compute_no_copies_ms"):
         assert trt_row[key]["count"] >= 30
     assert trt_row["total_gpu_compute_time_s"] > 0
+    assert trt_row["memory"]["device_used_mb_max"] > 0 and trt_row["memory"]["engine_device_mb"] is not None
     res = bench([str(engine)], options=small(iterations=30, shapes={"": (1, 1, 64, 64)}, cuda_graph=True))
     assert res["results"][0]["cuda_graph"] is True
 
