@@ -1,5 +1,6 @@
 """On a machine with TensorRT (a Jetson): the plugin-mode files parse with TensorRT's ONNX parser into
-IPluginV3 layers of the edge plugin library, with dynamic shapes. Skipped here (no TensorRT) with the reason."""
+IPluginV3 layers of the edge plugin library, with dynamic shapes. Skipped here (no TensorRT), with the
+reason printed."""
 
 from __future__ import annotations
 
