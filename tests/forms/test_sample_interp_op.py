@@ -1,0 +1,111 @@
+"""edge::sample_interp: SPEC §4 properties, sparse execution == dense masked reference, op registration."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from edge.errors import InputError
+from edge.ops.sample_interp import (EPS, rbf_interpolate, rbf_kernel, sample_interp, sample_interp_reference,
+                                    sample_interp_sparse)
+
+CASES = [  # cin, cout, k, stride, padding, dilation, groups
+    (8, 6, 3, 1, 1, 1, 1),
+    (8, 6, 3, 2, 1, 1, 2),
+    (4, 4, 5, 2, 0, 2, 1),
+    (6, 9, 1, 1, 0, 1, 3),
+    (5, 7, 3, 1, 2, 2, 1),
+    (4, 8, 3, (2, 1), (1, 0), 1, 1),
+]
+
+
+def _pair(v):
+    return [v, v] if isinstance(v, int) else list(v)
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("density", [0.0, 0.05, 0.5, 1.0])
+def test_sparse_equals_reference(case, density):
+    cin, cout, k, s, p, d, g = case
+    activation = CASES.index(case) % 3
+    torch.manual_seed(CASES.index(case) * 10 + int(density * 10))
+    x = torch.randn(2, cin, 13, 11) * 3
+    w, b = torch.randn(cout, cin // g, k, k), torch.randn(cout)
+    ho, wo = F.conv2d(x, w, b, s, p, d, g).shape[2:]
+    m = (torch.rand(2, 1, ho, wo) < density).float()
+    args = (_pair(s), _pair(p), _pair(d), g, activation, 7, 0.3)
+    ref = sample_interp_reference(x, m, w, b, *args)
+    for xx in (x, x.contiguous(memory_format=torch.channels_last)):
+        out = sample_interp_sparse(xx, m, w, b, *args)
+        torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5 * max(1.0, ref.abs().max().item()))
+
+
+def test_op_matches_and_registered():
+    torch.manual_seed(0)
+    x, w, b = torch.randn(1, 4, 9, 9), torch.randn(4, 4, 3, 3), torch.randn(4)
+    m = (torch.rand(1, 1, 9, 9) < 0.4).float()
+    out = torch.ops.edge.sample_interp(x, m, w, b, [1, 1], [1, 1], [1, 1], 1, 1, 5, 0.7)
+    ref = sample_interp_reference(x, m, w, b, (1, 1), (1, 1), (1, 1), 1, 1, 5, 0.7)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    torch.library.opcheck(torch.ops.edge.sample_interp.default, (x, m, w, b, [1, 1], [1, 1], [1, 1], 1, 1, 5, 0.7),
+                          test_utils=("test_schema", "test_faketensor"))
+
+
+def test_all_ones_mask_is_the_convolution():
+    torch.manual_seed(1)
+    x, w, b = torch.randn(2, 3, 10, 10), torch.randn(5, 3, 3, 3), torch.randn(5)
+    f = F.relu(F.conv2d(x, w, b, 1, 1))
+    ones = torch.ones(2, 1, 10, 10)
+    assert torch.equal(sample_interp_reference(x, ones, w, b, (1, 1), (1, 1), (1, 1), 1, 1), f)  # exactly
+    torch.testing.assert_close(sample_interp(x, ones, w, b, 1, 1, activation=1), f, rtol=1e-5, atol=1e-5)
+
+
+def test_sampled_positions_unchanged_and_isolated_zero():
+    torch.manual_seed(2)
+    f = torch.randn(1, 3, 15, 15)
+    m = torch.zeros(1, 1, 15, 15)
+    m[..., 2, 2] = m[..., 3, 5] = 1
+    out = rbf_interpolate(f, m, rbf_kernel(7, 0.5))
+    sel = m.bool().expand_as(f)
+    assert torch.equal(out[sel], f[sel])
+    assert out[..., 14, 14].abs().max() == 0  # no sampled neighbour within the 7x7 window
+    assert out[..., 4, 4].abs().max() > 0
+
+
+def test_constant_field():
+    c = 2.5
+    m = (torch.rand(1, 1, 12, 12, generator=torch.Generator().manual_seed(3)) < 0.3).float()
+    k = rbf_kernel(7, 0.2)
+    out = rbf_interpolate(torch.full((1, 2, 12, 12), c), m, k)
+    n = F.conv2d(m, k[None, None], padding=3)
+    expect = torch.where(m.bool(), torch.tensor(c), c * n / (n + EPS)).expand(1, 2, 12, 12)
+    torch.testing.assert_close(out, expect, rtol=1e-6, atol=1e-6)
+
+
+def test_flop_formula_counts_sampled_positions():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x, w = torch.randn(1, 8, 10, 10), torch.randn(8, 8, 3, 3)
+    m = torch.zeros(1, 1, 10, 10)
+    m[..., ::3, ::3] = 1
+    with FlopCounterMode(display=False) as fm:
+        sample_interp(x, m, w, None, 1, 1, window=5)
+    p = int(m.sum())
+    assert fm.get_total_flops() == 2 * p * 8 * 8 * 9 + 2 * 2 * 5 * 100 * 8
+
+
+@pytest.mark.parametrize("bad", ["mask", "window", "channels", "activation"])
+def test_errors_name_the_problem(bad):
+    x, w, m = torch.randn(1, 4, 8, 8), torch.randn(4, 4, 3, 3), torch.ones(1, 1, 8, 8)
+    kw = dict(stride=1, padding=1)
+    with pytest.raises(InputError, match={"mask": "mask must be", "window": "window", "channels": "channels",
+                                          "activation": "activation"}[bad]):
+        if bad == "mask":
+            sample_interp(x, torch.ones(1, 1, 6, 6), w, None, **kw)
+        elif bad == "window":
+            sample_interp(x, m, w, None, window=4, **kw)
+        elif bad == "channels":
+            sample_interp(torch.randn(1, 3, 8, 8), m, w, None, **kw)
+        else:
+            sample_interp_sparse(x, m, w, None, (1, 1), (1, 1), (1, 1), 1, 5)
