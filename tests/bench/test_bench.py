@@ -204,7 +204,7 @@ def test_demo_step_writes_its_report(tmp_path):
     assert {"bench/bench.md", "bench/bench_fps.png", "bench/bench_latency.png"} <= set(section["files"])
     if section["pipeline"]:
         assert section["pipeline"]["frames"] == 4 and (tmp_path / "bench" / "dense_vtest.avi").exists()
-    assert "patch-based" in ctx.markdown[-1]
+    assert "dense (torch)" in ctx.markdown[-1]
 
 
 def test_cli_bench_takes_shapes_from_a_recipe(onnx_model, tmp_path):
