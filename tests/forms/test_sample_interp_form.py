@@ -1,0 +1,124 @@
+"""Sample-interp form (SPEC §4): mask heads, grid prior, Gumbel training, conversion, sparse inference."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from edge.errors import InputError
+from edge.forms import Interpolation, MaskHead, SampleInterpBlock, mask_density, sparsity_loss, to_sample_interp
+from edge.forms.sample_interp import gumbel_mask
+from edge.models import ResNet, BasicBlock, Bottleneck
+
+
+def _tiny(block=BasicBlock, classes=5):
+    torch.manual_seed(0)
+    m = ResNet(block, [1, 1, 1, 1], num_classes=classes, in_chans=1, widths=(4, 8, 8, 8), small_stem=True)
+    for mod in m.modules():
+        if isinstance(mod, nn.BatchNorm2d):
+            mod.running_mean.normal_()
+            mod.running_var.uniform_(0.5, 2.0)
+    return m.eval()
+
+
+def _sparsify(model, bias=0.0):
+    for b in model.modules():
+        if isinstance(b, SampleInterpBlock):
+            for h in (b.mask1, b.mask2):
+                h.conv.weight.data.normal_(0, 0.3)
+                h.conv.bias.data.fill_(bias)
+
+
+def test_mask_head_init_and_grid_prior():
+    h = MaskHead(4, stride=2).eval()
+    assert torch.all(h.conv.weight == 0) and torch.all(h.conv.bias == 3)
+    x = torch.randn(2, 4, 30, 30)
+    m, p = h(x)
+    assert m.shape == (2, 1, 15, 15) and torch.all(m == 1)
+    torch.testing.assert_close(p, torch.full_like(p, torch.sigmoid(torch.tensor(3.0)).item()))
+    h.conv.bias.data.fill_(-20)  # nothing sampled ... except the grid
+    m, _ = h(x)
+    assert torch.all(m[..., ::11, ::11] == 1) and m.sum() == 2 * 4  # grid points 0 and 11 per axis
+
+
+def test_gumbel_training_and_temperature():
+    torch.manual_seed(0)
+    h = MaskHead(3, grid=0).train()
+    m, p = h(torch.randn(4, 3, 8, 8))
+    assert m.requires_grad and ((m > 0) & (m < 1)).float().mean() > 0.5  # relaxed, not binary
+    assert h.temperature.item() == pytest.approx(0.99998)
+    soft = gumbel_mask(torch.full((10000,), 0.7), 1e-3)  # low T: Bernoulli(p)
+    assert abs(soft.round().mean().item() - 0.7) < 0.03
+
+
+@pytest.mark.parametrize("block", [BasicBlock, Bottleneck])
+def test_fresh_conversion_equals_source(block):
+    src = _tiny(block)
+    dst, rep = to_sample_interp(src, return_report=True)
+    assert len(rep.replaced) == 4
+    x = torch.randn(2, 1, 20, 20)
+    torch.testing.assert_close(dst.eval()(x), src(x), rtol=1e-5, atol=1e-5)
+    assert mask_density(dst) == 1.0
+
+
+@pytest.mark.parametrize("block", [BasicBlock, Bottleneck])
+def test_sparse_inference_equals_dense_masked(block):
+    model = to_sample_interp(_tiny(block)).eval()
+    _sparsify(model)
+    x = torch.randn(2, 1, 24, 24)
+    y_sparse = model(x)
+    assert 0.2 < mask_density(model) < 0.8
+    for b in model.modules():
+        if isinstance(b, SampleInterpBlock):
+            b.sparse = False
+    torch.testing.assert_close(y_sparse, model(x), rtol=1e-5, atol=1e-5)
+
+
+def test_training_is_differentiable_end_to_end():
+    model = to_sample_interp(_tiny(Bottleneck)).train()
+    out = model(torch.randn(3, 1, 16, 16))
+    loss = out.square().mean() + sparsity_loss(model, 0.1)
+    loss.backward()
+    blk = model.layer2[0]
+    for p in (blk.mask1.conv.weight, blk.mask2.conv.bias, blk.interp1.sigma, blk.block.conv2.weight):
+        assert p.grad is not None and p.grad.abs().sum() > 0
+
+
+def test_sparsity_loss_formula():
+    model = to_sample_interp(_tiny(Bottleneck)).eval()
+    model(torch.randn(1, 1, 16, 16))
+    blocks = [b for b in model.modules() if isinstance(b, SampleInterpBlock)]
+    expect = 0.05 / len(blocks) * sum(0.25 * b.last_p[0].mean() + 0.75 * b.last_p[1].mean() for b in blocks)
+    torch.testing.assert_close(sparsity_loss(model, 0.05), expect)
+    with pytest.raises(InputError, match="SampleInterpBlock"):
+        sparsity_loss(_tiny())
+
+
+@pytest.mark.parametrize("kind", ["learned", "avgpool"])
+def test_interpolation_variants(kind):
+    model = to_sample_interp(_tiny(), kind=kind).eval()
+    _sparsify(model)
+    x = torch.randn(1, 1, 16, 16)
+    y = model(x)
+    for b in model.modules():
+        if isinstance(b, SampleInterpBlock):
+            b.sparse = False
+    torch.testing.assert_close(y, model(x), rtol=1e-5, atol=1e-5)
+    interp = Interpolation(kind, 5)
+    k = interp.kernel()
+    assert k.shape == (5, 5) and torch.all(k >= 0)
+    if kind == "avgpool":
+        assert torch.all(k == 1)
+
+
+def test_stochastic_eval_variant():
+    h = MaskHead(2, grid=0, stochastic=True).eval()
+    h.conv.bias.data.fill_(0.0)  # p = 0.5: the noisy mask is neither all ones nor all zeros
+    m, _ = h(torch.randn(1, 2, 32, 32))
+    assert 0.2 < m.mean().item() < 0.8 and set(m.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_rejects_models_without_blocks():
+    with pytest.raises(InputError, match="no ResNet block"):
+        to_sample_interp(nn.Sequential(nn.Conv2d(1, 2, 3)))
