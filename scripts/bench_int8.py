@@ -92,7 +92,7 @@ def main(argv=None) -> dict:
         "gate_passed": rep.passed, "method": args.method, "fp32_layers": last["fp32_layers"],
         "agreement_trt_literal_qdq": last["top1_agreement"], "agreement_trt_first": rep.steps[0]["top1_agreement"],
         "agreement_trt_ort_kernels": s8_ort.top1_agreement, "agreement_cpu_u8": u8_cmp.top1_agreement,
-        "calib_seconds": rep.result.calib_seconds, "gate_seconds": gate_s, "cpu_u8_calib_seconds": u8.calib_seconds,
+        "calib_seconds": rep.calib_seconds, "gate_seconds": gate_s, "cpu_u8_calib_seconds": u8.calib_seconds,
         "calib_frames": len(calib), "eval_frames": len(evs), "vnni": ev.has_vnni(), "cpu": platform.processor(),
     }
     print(markdown_table(rows))

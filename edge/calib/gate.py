@@ -39,6 +39,7 @@ class GateReport:
     ranking: list[dict] = field(default_factory=list)
     eval_frames: int = 0
     reference: dict = field(default_factory=dict)
+    calib_seconds: float = 0.0  # calibration + first quantization (later steps reuse the cached ranges)
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in self.__dict__.items() if k != "result"}
@@ -49,7 +50,7 @@ class GateReport:
         verdict = "PASSED" if self.passed else "FAILED (budget of FP32 layers spent)"
         md = [f"### INT8 accuracy gate: {verdict}\n",
               f"- model: `{self.result.path.name}` ({self.result.scheme} Q/DQ, {self.result.method} calibration on "
-              f"{self.result.calib_frames} frames, {self.result.calib_seconds:.1f} s)",
+              f"{self.result.calib_frames} frames, {self.calib_seconds:.1f} s)",
               f"- gate: {self.metric} >= {self.threshold} on {self.eval_frames} held-out frames (ONNX Runtime CPU)\n",
               markdown_table(self.steps, ["fp32_layers", self.metric, "accuracy", "accuracy_fp32", "snr_db",
                                           "latency_ratio"])]
@@ -76,7 +77,7 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     Args:
         calib / eval_set: disjoint FrameSets or source specs (the caller keeps them disjoint).
         threshold: None means 0.98 top-1 agreement (classification) or 30 dB SNR (otherwise).
-        max_fp32_layers: budget of layers returned to FP32; None means a quarter of the quantizable ones.
+        max_fp32_layers: budget of layers returned to FP32; None means a quarter of the quantizable ones (>= 2).
         sensitivity_frames: frames of ``eval_set`` used to rank layers (the first ones).
         nodes_to_exclude: layers the user keeps in FP32 from the start (not counted in the budget).
     Returns:
@@ -95,12 +96,12 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     lat_feed = recipe.preprocess_batch(evs.frames[:1])
     fp_lat = ev.latency_ms(fp_sess, lat_feed) if measure_latency else None
     candidates = [n for n, _ in quantizable_nodes(_named(onnx_in, onnx_out), quant_kw.get("op_types") or TRT_OPS)]
-    budget = max(1, len(candidates) // 4) if max_fp32_layers is None else max_fp32_layers
+    budget = max(2, len(candidates) // 4) if max_fp32_layers is None else max_fp32_layers
     user = list(nodes_to_exclude or [])
     candidates = [c for c in candidates if c not in user]
     res = quantize(onnx_in, onnx_out, recipe, calib, method=method, scheme=scheme, nodes_to_exclude=user, **quant_kw)
     report = GateReport(metric, threshold, False, res, eval_frames=len(evs),
-                        reference={"latency_ms": fp_lat})
+                        reference={"latency_ms": fp_lat}, calib_seconds=res.calib_seconds)
     ranking: list[dict] | None = None
     n_excl = 0
     while True:

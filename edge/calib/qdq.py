@@ -107,8 +107,8 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
         method: "entropy" (TensorRT's default), "percentile" (``percentile``, default 99.99) or "max".
         scheme: "trt" (symmetric S8, for TensorRT) or "cpu-u8" (asymmetric U8, ONNX Runtime CPU only).
         nodes_to_exclude: node names left in FP32 (the gate fills this); plugin nodes always stay unquantized.
-        cache_path: calibration ranges JSON; None means ``<onnx_out>.ranges.<method>.json``. Reused when present
-            and the calibration data hash matches.
+        cache_path: calibration ranges JSON; None means ``<onnx_out stem>.ranges.<method>.<sym|asym>.json``. Reused when
+            its ``.key`` file matches (same frames, recipe, method and symmetry); deleted otherwise.
     Returns:
         QuantResult; the file is written atomically and carries edge metadata_props.
     """
@@ -134,7 +134,12 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
         pre = Path(tmp) / "pre.onnx"
         _preprocess(model, pre)
         extra = {"ActivationSymmetric": cfg["symmetric_act"], "WeightSymmetric": True, "QuantizeBias": False,
-                 "CalibTensorRangeSymmetric": cfg["symmetric_act"]}
+                 "CalibTensorRangeSymmetric": cfg["symmetric_act"],
+                 # TensorRT placement: Q/DQ on the *inputs* of quantizable ops only. ORT would also quantize
+                 # each Conv's output, i.e. before its ReLU/ReLU6 (a wide signed range, then quantized again
+                 # after the Clip): double rounding TensorRT cannot fuse away, and a plugin consuming a Conv
+                 # output would be fed INT8-rounded data.
+                 "OpTypesToExcludeOutputQuantization": list(op_types or TRT_OPS)}
         if method == "percentile":
             extra["CalibPercentile"] = float(percentile if percentile is not None else 99.99)
         qtmp = Path(tmp) / "q.onnx"
