@@ -8,6 +8,8 @@ keeps ``out_h = out_w = 0``.
 
 from __future__ import annotations
 
+import re
+
 from edge._lazy import lazy_import
 from edge.export.contract import DOMAIN
 
@@ -147,9 +149,13 @@ def name_dynamic_dims(model) -> dict[str, str]:
             new = want if want not in taken else f"{want}{k}"
             names[dim.dim_param] = new
             taken.add(new)
+    if not names:
+        return names
+    # symbols also occur inside expressions such as "((s53 - 1)//2) + 1"
+    pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b")
     values = list(model.graph.input) + list(model.graph.output) + list(model.graph.value_info)
     for vi in values:
         for dim in vi.type.tensor_type.shape.dim:
-            if dim.dim_param in names:
-                dim.dim_param = names[dim.dim_param]
+            if dim.dim_param:
+                dim.dim_param = pattern.sub(lambda m: names[m.group(1)], dim.dim_param)
     return names

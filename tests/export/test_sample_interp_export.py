@@ -107,6 +107,8 @@ def test_dynamic_sizes_plugin_mode(tmp_path):
     )
     m = onnx.load(str(path))
     assert [d.dim_param for d in m.graph.input[0].type.tensor_type.shape.dim][0] == "batch"
+    out_dims = [d.dim_param for d in m.graph.output[0].type.tensor_type.shape.dim]
+    assert out_dims[0] == "batch" and "height" in out_dims[2] and "width" in out_dims[3]  # renamed everywhere
     for b, h, w in [(2, 12, 11), (3, 20, 17)]:
         xi, mi = _inputs(model, b, h, w, seed=b)
         (got,) = ort_run(m, {"x": xi, "mask": mi})
