@@ -16,6 +16,7 @@ from edge.export.translations import Translation, translations
 
 OP_TYPE = "EdgeMultiPoolUnwarp"
 TRT_MAX_RANK = 8
+PLUGIN_MAX_LAYERS = 8  # the plugin's limit on strided layers (README)
 INT64_MAX = 2**63 - 1
 
 
@@ -65,6 +66,13 @@ def plugin(x, strides_y, strides_x, batch, out_h, out_w):
     """Exporter translation, plugin mode: one EdgeMultiPoolUnwarp node."""
     from onnxscript.values import Opset
 
+    if len(strides_y) > PLUGIN_MAX_LAYERS:
+        from edge.errors import ExportError
+
+        raise ExportError(
+            f"{OP_TYPE} supports at most {PLUGIN_MAX_LAYERS} strided layers (see its README), the model has "
+            f"{len(strides_y)}. Fix: export with plugins=False (portable)"
+        )
     return getattr(Opset(DOMAIN, 1), OP_TYPE)(x, **attributes(strides_y, strides_x, batch, out_h, out_w))
 
 

@@ -126,6 +126,9 @@ def _explain(e: Exception, model, args, dynamic_shapes) -> ExportError:
     """An ExportError saying which operator failed in which module (found by re-capturing the model)."""
     import torch
 
+    ours = next((x for x in _chain(e) if isinstance(x, ExportError)), None)
+    if ours is not None:  # raised by one of our translations: its message is the explanation
+        return ExportError(str(ours))
     text = "\n".join(str(x) for x in _chain(e))
     found = _TARGET_RE.search(text)
     if found is None:

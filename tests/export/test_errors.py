@@ -135,3 +135,19 @@ def test_corrupted_empty_and_missing(tmp_path, good_file):
         load_onnx(empty)
     with pytest.raises(ModelLoadError, match="not found"):
         load_onnx(tmp_path / "missing.onnx")
+
+
+class NineStridedLayers(nn.Module):
+    def forward(self, x):
+        from edge.ops import multipool_unwarp
+
+        return multipool_unwarp(x, ((1, 2),) * 9)
+
+
+def test_plugin_limit_on_strided_layers(tmp_path):
+    x = torch.randn(512, 1, 2, 2)
+    with pytest.raises(ExportError, match="at most 8 strided layers.*plugins=False"):
+        to_onnx(NineStridedLayers(), x, tmp_path / "nine.onnx", dynamic=False)
+    assert _leftovers(tmp_path) == []
+    path = to_onnx(NineStridedLayers(), x, tmp_path / "nine.onnx", plugins=False, dynamic=False)
+    assert path.is_file()
