@@ -18,6 +18,7 @@ Checkpoints (student, optimizer, epoch) are written atomically after every epoch
 from __future__ import annotations
 
 import math
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -172,7 +173,7 @@ def _resume(path: Path, student, opt, sched) -> tuple[int, int, list]:
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         return int(ck["epoch"]), int(ck["steps"]), list(ck.get("history", []))
-    except (OSError, RuntimeError, KeyError, EOFError) as e:
+    except (OSError, RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as e:
         raise ModelLoadError(f"distill: cannot resume from checkpoint {path}: {e}. Delete it or pass "
                              f"resume=False to start over") from e
 
