@@ -17,8 +17,9 @@ Three implementations, all giving the same numbers (1e-5):
 - :func:`sample_interp_sparse`: the CPU kernel of the custom op. It gathers the receptive field of the
   sampled positions only from a channels-last padded copy of ``x`` (``index_select`` of ``P * kh * kw``
   rows of ``Cin`` values), runs ONE GEMM (``addmm``) and scatters the ``P`` results; the interpolation
-  uses the separability of the RBF kernel (``K = k1 k1^T``: a 1-D pass along W then along H, 2 * window
-  multiply-adds per element instead of window^2). The convolution at skipped positions never runs.
+  uses the separability of the RBF kernel (``K = k1 k1^T``: a 1-D depthwise conv along W then along H,
+  2 * window multiply-adds per element instead of window^2). The convolution at skipped positions
+  never runs.
 - ``torch.ops.edge.sample_interp``: the custom op (CPU kernel above, a fake kernel for shapes); it is
   what the ONNX exporter maps to the ``EdgeSampleInterp`` plugin node.
 
@@ -167,20 +168,15 @@ def _gather_gemm(x: Tensor, pos: Tensor, weight: Tensor, bias: Tensor | None, st
     return out + bias if bias is not None else out
 
 
-def _separable_pass(buf: Tensor, k1: Tensor, ho: int, wo: int) -> Tensor:
-    """2-D RBF filter of a zero-padded channels-last map by two 1-D passes.
+def _separable_pass(buf: Tensor, k1: Tensor) -> Tensor:
+    """2-D RBF filter of a zero-padded map by two 1-D depthwise convolutions (K = k1 k1^T).
 
-    buf (Tensor[B, Ho+2r, Wo+2r, C]) -> Tensor[B, Ho, Wo, C].
+    buf (Tensor[B, C, Ho+2r, Wo+2r], any memory format) -> Tensor[B, C, Ho, Wo] (same format).
     """
-    win = k1.numel()
-    kl = k1.tolist()
-    t = buf[:, :, 0:wo] * kl[0]
-    for d in range(1, win):
-        t.add_(buf[:, :, d:d + wo], alpha=kl[d])
-    out = t[:, 0:ho] * kl[0]
-    for d in range(1, win):
-        out.add_(t[:, d:d + ho], alpha=kl[d])
-    return out
+    c, win = buf.shape[1], k1.numel()
+    k = k1.to(buf.dtype)
+    t = F.conv2d(buf, k.view(1, 1, 1, win).expand(c, 1, 1, win), groups=c)
+    return F.conv2d(t, k.view(1, 1, win, 1).expand(c, 1, win, 1), groups=c)
 
 
 def sample_interp_sparse(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor | None,
@@ -206,9 +202,9 @@ def sample_interp_sparse(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor |
     mbuf = vals.new_zeros(b, hb, wb, 1)
     mbuf.view(-1)[bpos] = 1.0
     k1 = torch.exp(-float(lam) * torch.arange(-r, r + 1, dtype=torch.float64) ** 2)
-    num = _separable_pass(fbuf, k1, ho, wo)
-    den = _separable_pass(mbuf, k1, ho, wo).add_(EPS)
-    out = num.div_(den)
+    num = _separable_pass(fbuf.permute(0, 3, 1, 2), k1).permute(0, 2, 3, 1)  # (B, Ho, Wo, C) view
+    den = _separable_pass(mbuf.permute(0, 3, 1, 2), k1).permute(0, 2, 3, 1).add_(EPS)
+    out = torch.div(num, den).contiguous()  # channels-last rows, whatever layout the conv returned
     out.view(-1, cout).index_copy_(0, pos, vals)  # sampled positions: the convolution itself
     return out.permute(0, 3, 1, 2)
 
