@@ -81,7 +81,7 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
         sensitivity_frames: frames of ``eval_set`` used to rank layers (the first ones).
         nodes_to_exclude: layers the user keeps in FP32 from the start (not counted in the budget).
     Returns:
-        GateReport; ``onnx_out`` holds the last (best) quantized model either way.
+        GateReport; ``onnx_out`` holds the last model tried (the one with the most FP32 layers) either way.
     """
     recipe = Recipe.load(recipe) if not isinstance(recipe, Recipe) else recipe
     calib = calib if isinstance(calib, FrameSet) else load_frames([calib] if isinstance(calib, str) else list(calib))
