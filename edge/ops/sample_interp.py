@@ -131,15 +131,17 @@ def _gather_rows(x: Tensor, pos: Tensor, kshape, stride, padding, dilation, ho: 
     ky, kx = torch.meshgrid(torch.arange(kh, device=pos.device) * dy, torch.arange(kw, device=pos.device) * dx,
                             indexing="ij")
     ky, kx = ky.reshape(-1), kx.reshape(-1)
-    direct = x.is_contiguous(memory_format=torch.channels_last) or pos.numel() * kh * kw * 4 < b * h * w
+    direct = x.is_contiguous(memory_format=torch.channels_last) or pos.numel() * kh * kw <= b * h * w
     if direct:
         iy = (oy * sy - py)[:, None] + ky[None, :]
         ix = (ox * sx - px)[:, None] + kx[None, :]
         ok = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
         flat = (bi[:, None] * h + iy.clamp(0, h - 1)) * w + ix.clamp(0, w - 1)
-        rows = x.permute(0, 2, 3, 1).reshape(-1, cin)[flat.reshape(-1)] if x.is_contiguous(
-            memory_format=torch.channels_last) else x.permute(0, 2, 3, 1)[
-            bi[:, None].expand_as(iy).reshape(-1), iy.clamp(0, h - 1).reshape(-1), ix.clamp(0, w - 1).reshape(-1)]
+        if x.is_contiguous(memory_format=torch.channels_last):
+            rows = x.permute(0, 2, 3, 1).reshape(-1, cin).index_select(0, flat.reshape(-1))
+        else:  # NCHW: strided gather of the taps' channel vectors (no copy of the whole map)
+            sp = iy.clamp(0, h - 1) * w + ix.clamp(0, w - 1)
+            rows = x.reshape(b, cin, h * w)[bi[:, None].expand_as(sp).reshape(-1), :, sp.reshape(-1)]
         if not bool(ok.all()):
             rows = rows * ok.reshape(-1, 1).to(rows.dtype)
         return rows
@@ -179,6 +181,18 @@ def _separable_pass(buf: Tensor, k1: Tensor) -> Tensor:
     return F.conv2d(t, k.view(1, 1, win, 1).expand(c, 1, win, 1), groups=c)
 
 
+def _separable_small(buf: Tensor, k1: list[float], ho: int, wo: int) -> Tensor:
+    """The same filter for a one-channel map (B, Ho+2r, Wo+2r) -> (B, Ho, Wo) by shifted adds (cheaper
+    than a 1-channel convolution call)."""
+    t = buf[:, :, 0:wo] * k1[0]
+    for d in range(1, len(k1)):
+        t.add_(buf[:, :, d:d + wo], alpha=k1[d])
+    out = t[:, 0:ho] * k1[0]
+    for d in range(1, len(k1)):
+        out.add_(t[:, d:d + ho], alpha=k1[d])
+    return out
+
+
 def sample_interp_sparse(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor | None,
                          stride: Sequence[int] = (1, 1), padding: Sequence[int] = (0, 0),
                          dilation: Sequence[int] = (1, 1), groups: int = 1, activation: int = 0,
@@ -197,14 +211,15 @@ def sample_interp_sparse(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor |
     hb, wb = ho + 2 * r, wo + 2 * r
     bi, rem = pos.div(ho * wo, rounding_mode="floor"), pos.remainder(ho * wo)
     bpos = (bi * hb + rem.div(wo, rounding_mode="floor") + r) * wb + rem.remainder(wo) + r
-    fbuf = vals.new_zeros(b, hb, wb, cout)  # F * M, zero padded by r: the interpolation's input
+    fbuf = vals.new_zeros(b, hb, wb, cout)  # F * M, zero padded by r, channels-last
     fbuf.view(-1, cout).index_copy_(0, bpos, vals)
-    mbuf = vals.new_zeros(b, hb, wb, 1)
+    mbuf = vals.new_zeros(b, hb, wb)  # M, zero padded by r
     mbuf.view(-1)[bpos] = 1.0
     k1 = torch.exp(-float(lam) * torch.arange(-r, r + 1, dtype=torch.float64) ** 2)
     num = _separable_pass(fbuf.permute(0, 3, 1, 2), k1).permute(0, 2, 3, 1)  # (B, Ho, Wo, C) view
-    den = _separable_pass(mbuf.permute(0, 3, 1, 2), k1).permute(0, 2, 3, 1).add_(EPS)
-    out = torch.div(num, den).contiguous()  # channels-last rows, whatever layout the conv returned
+    den = _separable_small(mbuf, k1.tolist(), ho, wo).add_(EPS).unsqueeze(-1)  # (B, Ho, Wo, 1)
+    out = vals.new_empty(b, ho, wo, cout)
+    torch.div(num, den, out=out)
     out.view(-1, cout).index_copy_(0, pos, vals)  # sampled positions: the convolution itself
     return out.permute(0, 3, 1, 2)
 
