@@ -15,7 +15,6 @@ import re
 import sys
 from pathlib import Path
 
-
 # a parameter named like a Python keyword (``def get_workspace_size(self, in: ...)``) -> ``in_``
 KEYWORD_PARAM = re.compile(r"([(,]\s*)(in|from|lambda|def|class|is|not|and|or|if|else|for|while|with|as|global|pass|return|yield|import|try|except|raise|del|assert|async|await|None|True|False):")
 

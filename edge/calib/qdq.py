@@ -27,9 +27,9 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 from edge import __version__
 from edge._lazy import has_module, lazy_import

@@ -25,9 +25,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -81,7 +82,7 @@ class Recipe:
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, path_or_name: str | os.PathLike) -> "Recipe":
+    def load(cls, path_or_name: str | os.PathLike) -> Recipe:
         """Load a recipe from a YAML path or a bundled name (``calib/<name>.yaml``)."""
         import yaml
 
@@ -95,7 +96,7 @@ class Recipe:
         return cls.from_dict(data, source=str(path))
 
     @classmethod
-    def from_dict(cls, data: dict, source: str | None = None) -> "Recipe":
+    def from_dict(cls, data: dict, source: str | None = None) -> Recipe:
         """Validate a recipe mapping; every missing or wrong field raises InputError naming it."""
         where = f"recipe {source or data.get('name', '<dict>')}"
         for key in ("name", "inputs"):

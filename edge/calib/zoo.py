@@ -57,6 +57,6 @@ def export(model: torch.nn.Module | str, path: str | os.PathLike, recipe: Recipe
             torch.onnx.export(model.eval(), (x,), str(tmp), input_names=[spec.name], output_names=["output"],
                               dynamic_axes={spec.name: {0: "batch"}, "output": {0: "batch"}}, dynamo=False,
                               opset_version=opset or 17)
-        except Exception as e:  # noqa: BLE001 - torch raises many types; wrap with context
+        except Exception as e:
             raise ExportError(f"ONNX export of {type(model).__name__} failed: {e}") from e
     return Path(path)

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from edge._lazy import lazy_import
 from edge.errors import EngineError
-from edge.trt.loaders import BuildOptions, CreateConfig, EngineFromNetwork, NetworkFromOnnx, SaveEngine, get_logger
+from edge.trt.loaders import (
+    BuildOptions,
+    CreateConfig,
+    EngineFromNetwork,
+    NetworkFromOnnx,
+    SaveEngine,
+    get_logger,
+)
 from edge.trt.manifest import check_manifest, make_manifest, write_manifest
 
 if TYPE_CHECKING:

@@ -9,8 +9,9 @@ header + ``tensor: hex-scale`` lines), so a second build skips calibration.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 

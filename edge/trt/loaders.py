@@ -9,9 +9,10 @@ flags on a weakly typed network, and implicit INT8 through an entropy calibrator
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from edge._lazy import lazy_import
 from edge.errors import EngineError, InputError

