@@ -25,7 +25,7 @@ def _pair(v):
 
 
 @pytest.mark.parametrize("case", CASES)
-@pytest.mark.parametrize("density", [0.0, 0.05, 0.5, 1.0])
+@pytest.mark.parametrize("density", [0.0, 0.05, 0.5, 0.85, 1.0])  # 0.85: the dense path
 def test_sparse_equals_reference(case, density):
     cin, cout, k, s, p, d, g = case
     activation = CASES.index(case) % 3
