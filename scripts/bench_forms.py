@@ -23,10 +23,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.flops import count_flops  # noqa: E402
-from edge.forms import SampleInterpBlock, mask_density  # noqa: E402
-from edge.forms.zoo import apply_form, fashion_resnet  # noqa: E402
-from edge.io import markdown_table, write_json  # noqa: E402
+from edge.flops import count_flops
+from edge.forms import SampleInterpBlock, mask_density
+from edge.forms.zoo import apply_form, fashion_resnet
+from edge.io import markdown_table, write_json
 
 
 @torch.no_grad()

@@ -24,8 +24,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.io import markdown_table, write_json  # noqa: E402
-from edge.ops.sample_interp import sample_interp, sample_interp_reference  # noqa: E402
+from edge.io import markdown_table, write_json
+from edge.ops.sample_interp import sample_interp, sample_interp_reference
 
 
 def _once(fn) -> float:

@@ -12,7 +12,6 @@ Data: the Debian dataset-fashion-mnist IDX files (/usr/share/datasets/fashion-mn
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -23,11 +22,11 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.flops import count_flops  # noqa: E402
-from edge.forms.distill import distill, evaluate  # noqa: E402
-from edge.forms.zoo import apply_form, fashion_resnet  # noqa: E402
-from edge.io import markdown_table, write_json  # noqa: E402
-from edge.models.fashion_cnn import load_fashion_mnist  # noqa: E402
+from edge.flops import count_flops
+from edge.forms.distill import distill, evaluate
+from edge.forms.zoo import apply_form, fashion_resnet
+from edge.io import markdown_table, write_json
+from edge.models.fashion_cnn import load_fashion_mnist
 
 MEAN, STD = 0.2860, 0.3530
 

@@ -25,7 +25,8 @@ def analyze(model: str, other: str | None, shape: str | None, fmt: str, out: Pat
     import json
 
     from edge.errors import InputError
-    from edge.forms.analyze import analyze as run, format_compare
+    from edge.forms.analyze import analyze as run
+    from edge.forms.analyze import format_compare
     from edge.forms.zoo import load_model
     from edge.io import write_text
 

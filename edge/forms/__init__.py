@@ -8,11 +8,16 @@
 - ``analyze``: per-layer cost report (FLOPs, parameters, memory access cost) with design hints.
 """
 
-from edge.forms.csp import (ConvBNAct, CrossStage, CSPNet, DarkBlock, DenseBlock, ResBottleneck,  # noqa: F401
-                            cspdarknet53, cspresnet50, cspresnext50, to_csp)
-from edge.forms.report import ConversionReport  # noqa: F401
-from edge.forms.spconv import SPConv3x3, spconv_params, to_spconv  # noqa: F401
-from edge.forms.sample_interp import (Interpolation, MaskHead, SampleInterpBlock, mask_density,  # noqa: F401
-                                      sparsity_loss, to_sample_interp)
-from edge.forms.analyze import analyze, compare  # noqa: F401
-from edge.forms.distill import distill  # noqa: F401
+from edge.forms.analyze import analyze, compare
+from edge.forms.csp import (ConvBNAct, CrossStage, CSPNet, DarkBlock, DenseBlock, ResBottleneck, cspdarknet53,
+                            cspresnet50, cspresnext50, to_csp)
+from edge.forms.distill import distill
+from edge.forms.report import ConversionReport
+from edge.forms.sample_interp import (Interpolation, MaskHead, SampleInterpBlock, mask_density, sparsity_loss,
+                                      to_sample_interp)
+from edge.forms.spconv import SPConv3x3, spconv_params, to_spconv
+
+__all__ = ["ConversionReport", "ConvBNAct", "CrossStage", "CSPNet", "DarkBlock", "DenseBlock", "Interpolation",
+           "MaskHead", "ResBottleneck", "SampleInterpBlock", "SPConv3x3", "analyze", "compare", "cspdarknet53",
+           "cspresnet50", "cspresnext50", "distill", "mask_density", "sparsity_loss", "spconv_params",
+           "to_csp", "to_sample_interp", "to_spconv"]

@@ -19,7 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from edge.errors import InputError
 from edge.io import markdown_table
 
-__all__ = ["LayerCost", "Analysis", "analyze", "compare", "format_compare", "HINTS"]
+__all__ = ["HINTS", "Analysis", "LayerCost", "analyze", "compare", "format_compare"]
 
 HINTS = {
     "G1": "1x1 conv with unequal in/out channels (ratio >= 4): equal widths minimise memory access for the FLOPs",

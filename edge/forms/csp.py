@@ -15,7 +15,7 @@ Splitting the output of one 1x1 conv equals two separate 1x1 convs on the input 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import Tensor, nn
@@ -23,8 +23,20 @@ from torch import Tensor, nn
 from edge.errors import InputError
 from edge.registry import Registry
 
-__all__ = ["ConvBNAct", "ResBottleneck", "BasicResBlock", "DarkBlock", "DenseBlock", "CrossStage", "CSPNet",
-           "cspresnet50", "cspresnext50", "cspdarknet53", "csp_blocks", "to_csp"]
+__all__ = [
+    "BasicResBlock",
+    "CSPNet",
+    "ConvBNAct",
+    "CrossStage",
+    "DarkBlock",
+    "DenseBlock",
+    "ResBottleneck",
+    "csp_blocks",
+    "cspdarknet53",
+    "cspresnet50",
+    "cspresnext50",
+    "to_csp",
+]
 
 csp_blocks: Registry = Registry("CSP block type")
 

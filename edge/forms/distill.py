@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import math
 import pickle
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from edge.errors import InputError, ModelLoadError
 from edge.io import atomic_path
 
-__all__ = ["distill", "DistillResult", "evaluate", "recalibrate_bn", "kd_loss"]
+__all__ = ["DistillResult", "distill", "evaluate", "kd_loss", "recalibrate_bn"]
 
 
 @dataclass

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
-__all__ = ["ConversionReport", "set_submodule", "excluded"]
+__all__ = ["ConversionReport", "excluded", "set_submodule"]
 
 
 @dataclass

@@ -31,8 +31,17 @@ from edge.errors import InputError
 from edge.forms.report import ConversionReport, excluded, set_submodule
 from edge.ops.sample_interp import rbf_interpolate, rbf_kernel, sample_interp
 
-__all__ = ["MaskHead", "Interpolation", "SampleInterpBlock", "to_sample_interp", "sparsity_loss",
-           "mask_density", "gumbel_mask", "grid_prior", "fold_bn"]
+__all__ = [
+    "Interpolation",
+    "MaskHead",
+    "SampleInterpBlock",
+    "fold_bn",
+    "grid_prior",
+    "gumbel_mask",
+    "mask_density",
+    "sparsity_loss",
+    "to_sample_interp",
+]
 
 _E = 1e-8
 

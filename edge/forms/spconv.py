@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from edge.errors import InputError
 from edge.forms.report import ConversionReport, excluded, set_submodule
 
-__all__ = ["SPConv3x3", "to_spconv", "spconv_params", "spconv_eligible"]
+__all__ = ["SPConv3x3", "spconv_eligible", "spconv_params", "to_spconv"]
 
 
 def spconv_params(cin: int, cout: int, alpha: float) -> int:

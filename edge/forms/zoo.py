@@ -12,7 +12,7 @@ from torch import nn
 from edge.errors import InputError, ModelLoadError
 from edge.registry import Registry
 
-__all__ = ["models", "forms", "build", "apply_form", "load_model", "fashion_resnet"]
+__all__ = ["apply_form", "build", "fashion_resnet", "forms", "load_model", "models"]
 
 models: Registry = Registry("model")
 forms: Registry = Registry("form")
@@ -81,7 +81,7 @@ def load_model(spec: str) -> nn.Module:
             raise ModelLoadError(f"model file {path} does not exist")
         try:
             obj = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as e:  # noqa: BLE001 - any unpickling failure is a load error for the user
+        except Exception as e:
             raise ModelLoadError(f"cannot load {path}: {e}") from e
         obj = obj.get("model") if isinstance(obj, dict) else obj
         if not isinstance(obj, nn.Module):

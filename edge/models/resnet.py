@@ -12,15 +12,24 @@ stem without max-pooling); the ImageNet defaults reproduce torchvision's paramet
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
 
 from edge.errors import InputError
 
-__all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50", "resnext50_32x4d",
-           "conv3x3", "conv1x1"]
+__all__ = [
+    "BasicBlock",
+    "Bottleneck",
+    "ResNet",
+    "conv1x1",
+    "conv3x3",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnext50_32x4d",
+]
 
 
 def conv3x3(cin: int, cout: int, stride: int = 1, groups: int = 1, dilation: int = 1) -> nn.Conv2d:

@@ -30,7 +30,7 @@ The mask must hold 0/1 values; the sparse kernel treats ``mask > 0.5`` as sample
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -38,8 +38,15 @@ from torch import Tensor
 
 from edge.errors import InputError
 
-__all__ = ["sample_interp", "sample_interp_reference", "sample_interp_sparse", "rbf_kernel",
-           "rbf_interpolate", "ACTIVATIONS", "EPS"]
+__all__ = [
+    "ACTIVATIONS",
+    "EPS",
+    "rbf_interpolate",
+    "rbf_kernel",
+    "sample_interp",
+    "sample_interp_reference",
+    "sample_interp_sparse",
+]
 
 EPS = 1e-5
 # Sampled share from which the CPU kernel runs the convolution densely. scripts/bench_sparse.py puts the

@@ -7,9 +7,16 @@ import torch
 from torch import nn
 
 from edge.errors import InputError
-from edge.forms import Interpolation, MaskHead, SampleInterpBlock, mask_density, sparsity_loss, to_sample_interp
+from edge.forms import (
+    Interpolation,
+    MaskHead,
+    SampleInterpBlock,
+    mask_density,
+    sparsity_loss,
+    to_sample_interp,
+)
 from edge.forms.sample_interp import gumbel_mask
-from edge.models import ResNet, BasicBlock, Bottleneck
+from edge.models import BasicBlock, Bottleneck, ResNet
 
 
 def _tiny(block=BasicBlock, classes=5):

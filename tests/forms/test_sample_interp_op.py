@@ -7,8 +7,14 @@ import torch
 import torch.nn.functional as F
 
 from edge.errors import InputError
-from edge.ops.sample_interp import (EPS, rbf_interpolate, rbf_kernel, sample_interp, sample_interp_reference,
-                                    sample_interp_sparse)
+from edge.ops.sample_interp import (
+    EPS,
+    rbf_interpolate,
+    rbf_kernel,
+    sample_interp,
+    sample_interp_reference,
+    sample_interp_sparse,
+)
 
 CASES = [  # cin, cout, k, stride, padding, dilation, groups
     (8, 6, 3, 1, 1, 1, 1),

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from edge.errors import InputError
-from edge.models import ResNet, BasicBlock, resnet18, resnet34, resnet50, resnext50_32x4d
+from edge.models import BasicBlock, ResNet, resnet18, resnet34, resnet50, resnext50_32x4d
 
 
 @pytest.mark.parametrize("builder,params", [(resnet18, 11_689_512), (resnet34, 21_797_672), (resnet50, 25_557_032),
