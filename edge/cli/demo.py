@@ -23,8 +23,8 @@ STEPS = [
     ("forms", "edge.forms.demo:run"),
     ("export", "edge.runtime.demo:run"),
     ("plugins", "edge.native.demo:run"),
-    ("bench", "edge.bench.demo:run"),
     ("quantize", "edge.calib.demo:run"),
+    ("bench", "edge.bench.demo:run"),
 ]
 
 

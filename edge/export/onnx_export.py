@@ -100,8 +100,12 @@ def _module_of(ep, target: str) -> str:
 
 def _export(model, args, dynamic_shapes, table, opset, input_names, output_names):
     """torch.onnx.export (dynamo) -> ModelProto; failures become ExportError naming the op and module."""
+    import logging
+
     import torch
 
+    # torch.onnx warns once per export that torchvision's ops are not registered; edge never uses them
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     try:
         program = torch.onnx.export(
             model,
