@@ -24,6 +24,7 @@ from edge.errors import CalibrationError, InputError
 from edge.io import markdown_table, write_json, write_text
 
 DEFAULT_THRESHOLD = {"top1_agreement": 0.98, "snr_db": 30.0}
+RANKINGS = {"output": ev.output_sensitivity, "local": ev.sensitivity}
 
 
 @dataclass
@@ -52,8 +53,8 @@ class GateReport:
               f"- model: `{self.result.path.name}` ({self.result.scheme} Q/DQ, {self.result.method} calibration on "
               f"{self.result.calib_frames} frames, {self.calib_seconds:.1f} s)",
               f"- gate: {self.metric} >= {self.threshold} on {self.eval_frames} held-out frames (ONNX Runtime CPU)\n",
-              markdown_table(self.steps, ["fp32_layers", self.metric, "accuracy", "accuracy_fp32", "snr_db",
-                                          "latency_ratio"])]
+              markdown_table(self.steps, ["fp32_layers", self.metric, "top5_agreement", "top1_agreement_confident",
+                                          "accuracy", "accuracy_fp32", "snr_db", "latency_ratio"])]
         if self.excluded:
             md += ["\nLayers kept in FP32 (most sensitive first):\n",
                    markdown_table(self.excluded, ["node", "op", "added"])]
@@ -71,15 +72,20 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
                        method: str = "entropy", scheme: str = "trt", threshold: float | None = None,
                        metric: str | None = None, max_fp32_layers: int | None = None,
                        sensitivity_frames: int = 32, batch_size: int = 8, measure_latency: bool = True,
-                       nodes_to_exclude: Sequence[str] | None = None, **quant_kw) -> GateReport:
+                       nodes_to_exclude: Sequence[str] | None = None, ranking: str = "output",
+                       **quant_kw) -> GateReport:
     """Quantize ``onnx_in`` and enforce the gate; see the module docstring.
 
     Args:
         calib / eval_set: disjoint FrameSets or source specs (the caller keeps them disjoint).
         threshold: None means 0.98 top-1 agreement (classification) or 30 dB SNR (otherwise).
         max_fp32_layers: budget of layers returned to FP32; None means a quarter of the quantizable ones (>= 2).
-        sensitivity_frames: frames of ``eval_set`` used to rank layers (the first ones).
+        sensitivity_frames: frames of ``eval_set`` used to rank layers (spread evenly over it).
         nodes_to_exclude: layers the user keeps in FP32 from the start (not counted in the budget).
+        ranking: "output" (default) ranks each layer by the noise it alone adds to the model's final output
+            (``evaluate.output_sensitivity``: one run per layer on ``sensitivity_frames``); "local" by the
+            noise it adds to its own output tensor (``evaluate.sensitivity``: one run, but blind to how the
+            noise propagates: for MobileNetV2 it missed the first depthwise conv, the most harmful layer).
     Returns:
         GateReport; ``onnx_out`` holds the last model tried (the one with the most FP32 layers) either way.
     """
@@ -88,6 +94,9 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     evs = eval_set if isinstance(eval_set, FrameSet) else load_frames(
         [eval_set] if isinstance(eval_set, str) else list(eval_set))
     metric = metric or ("top1_agreement" if recipe.output_kind == "classification" else "snr_db")
+    if ranking not in RANKINGS:
+        raise InputError(f"sensitivity ranking '{ranking}' must be one of {sorted(RANKINGS)}")
+    rank_layers = RANKINGS[ranking]
     if metric not in DEFAULT_THRESHOLD:
         raise InputError(f"gate metric '{metric}' must be one of {sorted(DEFAULT_THRESHOLD)}")
     threshold = DEFAULT_THRESHOLD[metric] if threshold is None else float(threshold)
@@ -102,7 +111,7 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     res = quantize(onnx_in, onnx_out, recipe, calib, method=method, scheme=scheme, nodes_to_exclude=user, **quant_kw)
     report = GateReport(metric, threshold, False, res, eval_frames=len(evs),
                         reference={"latency_ms": fp_lat}, calib_seconds=res.calib_seconds)
-    ranking: list[dict] | None = None
+    ranked: list[dict] | None = None
     n_excl = 0
     while True:
         step = _measure(onnx_out, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric)
@@ -110,17 +119,18 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
         if step[metric] >= threshold:
             report.passed = True
             break
-        if ranking is None:
-            ranking = ev.sensitivity(_named(onnx_in, onnx_out), onnx_out, recipe,
-                                     evs.take(0, sensitivity_frames), candidates, batch_size)
-            report.ranking = ranking
-            if not ranking:
+        if ranked is None:
+            step_n = max(1, len(evs) // max(1, sensitivity_frames))  # frames spread over the whole set
+            ranked = rank_layers(_named(onnx_in, onnx_out), onnx_out, recipe,
+                                 evs.take(0, step_n * sensitivity_frames, step_n), candidates, batch_size)
+            report.ranking = ranked
+            if not ranked:
                 raise CalibrationError("the gate failed and no quantized layer could be ranked by sensitivity")
-        n_new = min(budget, len(ranking), max(1, 2 * n_excl))
+        n_new = min(budget, len(ranked), max(1, 2 * n_excl))
         if n_new <= n_excl:  # budget spent
             break
         n_excl = n_new
-        report.excluded = ranking[:n_excl]
+        report.excluded = ranked[:n_excl]
         report.result = quantize(onnx_in, onnx_out, recipe, calib, method=method, scheme=scheme,
                                  nodes_to_exclude=user + [r["node"] for r in report.excluded], **quant_kw)
     return report
@@ -134,7 +144,7 @@ def _measure(q_path, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, met
     # speed with ORT's fused int8 kernels (what a CPU user gets), accuracy from the literal Q/DQ session
     q_lat = ev.latency_ms(ev.session(q_path, literal_qdq=False), lat_feed) if fp_lat else None
     return {"fp32_layers": n_excl, "top1_agreement": cmp.top1_agreement, "snr_db": cmp.snr_db[0],
-            "cosine": cmp.cosine[0], "accuracy": cmp.accuracy, "accuracy_fp32": cmp.accuracy_ref,
+            "cosine": cmp.cosine[0], "accuracy": cmp.accuracy, "accuracy_fp32": cmp.accuracy_ref, **cmp.extra,
             "latency_ms": q_lat, "latency_ratio": (q_lat / fp_lat) if fp_lat and q_lat else None,
             "eval_seconds": time.perf_counter() - t0}
 
