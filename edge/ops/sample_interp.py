@@ -29,6 +29,7 @@ The mask must hold 0/1 values; the sparse kernel treats ``mask > 0.5`` as sample
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 
@@ -53,6 +54,12 @@ EPS = 1e-5
 # crossover of gather+GEMM vs a dense conv near 0.5; 0.7 keeps the sparse path (and its measurement) up to
 # the densities the issue asks about.
 DENSE_ABOVE = 0.7
+# Full 2-D scatter of the RBF window while P * window <= SCATTER_FULL_BELOW * positions (P * window^2
+# rows); above, the horizontal pass is scattered and the vertical pass runs densely.
+SCATTER_FULL_BELOW = 0.5
+# NCHW input: gather from a channels-last copy once P * GATHER_NHWC_ABOVE >= B*H*W (the layout conversion
+# then costs less than the strided column gather).
+GATHER_NHWC_ABOVE = 5
 ACTIVATIONS = {0: "none", 1: "relu", 2: "relu6"}
 
 
@@ -128,80 +135,83 @@ def sample_interp_reference(x: Tensor, mask: Tensor, weight: Tensor, bias: Tenso
     return rbf_interpolate(f, mask.to(f.dtype), rbf_kernel(window, lam, f.dtype, f.device))
 
 
-def _gather_rows(x: Tensor, pos: Tensor, kshape, stride, padding, dilation, ho: int, wo: int) -> Tensor:
-    """Receptive-field rows of the flat output positions ``pos``: Tensor[P * kh * kw, Cin].
+@functools.lru_cache(maxsize=64)
+def _rbf_consts(window: int, lam: float, dtype: torch.dtype) -> tuple[Tensor, Tensor, tuple[float, ...]]:
+    """Per-(window, lambda, dtype) constants: (dy, dx) offsets (Tensor[window^2] each, row-major), the 2-D
+    weights ``exp(-lam*dy^2) * exp(-lam*dx^2)`` (Tensor[window^2]) and the 1-D weights k1 (floats)."""
+    r = window // 2
+    d = torch.arange(-r, r + 1)
+    k1 = torch.exp(-lam * d.to(torch.float64) ** 2)
+    dy, dx = torch.meshgrid(d, d, indexing="ij")
+    return dy.reshape(-1), dx.reshape(-1), (k1[:, None] * k1[None, :]).reshape(-1).to(dtype), tuple(k1.tolist())
 
-    Few positions: gather straight from ``x`` (strided rows; out-of-image taps read a clamped pixel and
-    are zeroed), so the cost is proportional to P. Many positions: one channels-last zero-padded copy of
-    ``x`` makes every tap a contiguous row and the taps of a field a constant offset apart.
+
+def _gather_gemm(x: Tensor, oy: Tensor, ox: Tensor, bi: Tensor, weight: Tensor, bias: Tensor | None,
+                 stride, padding, dilation, groups: int) -> Tensor:
+    """Conv at the output positions (bi, oy, ox) (Tensor[P] each) only: Tensor[P, Cout + 1], the last
+    column exactly 1 (a zero weight column and a bias of 1: the ones the interpolation's denominator needs).
+
+    im2col of the P receptive fields only, by ONE ``index_select`` on a zero-padded copy of ``x``, then ONE
+    ``addmm`` (``bmm`` over groups). Channels-last ``x``, or many positions: rows of Cin contiguous values
+    from a channels-last padded copy (P*kh*kw rows). NCHW ``x`` and few positions: the padded copy stays
+    NCHW, viewed as (Cin, B*Hp*Wp), and the gather picks kh*kw*P columns (no layout conversion).
     """
     b, cin, h, w = x.shape
-    kh, kw = kshape
-    (sy, sx), (py, px), (dy, dx) = stride, padding, dilation
-    bi, rem = pos.div(ho * wo, rounding_mode="floor"), pos.remainder(ho * wo)
-    oy, ox = rem.div(wo, rounding_mode="floor"), rem.remainder(wo)
-    ky, kx = torch.meshgrid(torch.arange(kh, device=pos.device) * dy, torch.arange(kw, device=pos.device) * dx,
-                            indexing="ij")
-    ky, kx = ky.reshape(-1), kx.reshape(-1)
-    direct = x.is_contiguous(memory_format=torch.channels_last) or pos.numel() * kh * kw <= b * h * w
-    if direct:
-        iy = (oy * sy - py)[:, None] + ky[None, :]
-        ix = (ox * sx - px)[:, None] + kx[None, :]
-        ok = (iy >= 0) & (iy < h) & (ix >= 0) & (ix < w)
-        flat = (bi[:, None] * h + iy.clamp(0, h - 1)) * w + ix.clamp(0, w - 1)
-        if x.is_contiguous(memory_format=torch.channels_last):
-            rows = x.permute(0, 2, 3, 1).reshape(-1, cin).index_select(0, flat.reshape(-1))
-        else:  # NCHW: strided gather of the taps' channel vectors (no copy of the whole map)
-            sp = iy.clamp(0, h - 1) * w + ix.clamp(0, w - 1)
-            rows = x.reshape(b, cin, h * w)[bi[:, None].expand_as(sp).reshape(-1), :, sp.reshape(-1)]
-        if not bool(ok.all()):
-            rows = rows * ok.reshape(-1, 1).to(rows.dtype)
-        return rows
-    hp, wp = h + 2 * py, w + 2 * px
-    xp = x.new_zeros(b, hp, wp, cin)  # channels-last padded copy: one row of Cin per pixel
-    xp[:, py:py + h, px:px + w] = x.permute(0, 2, 3, 1)
-    base = (bi * hp + oy * sy) * wp + ox * sx  # top-left tap of each receptive field
-    return xp.view(-1, cin).index_select(0, (base[:, None] + (ky * wp + kx)[None, :]).reshape(-1))
-
-
-def _gather_gemm(x: Tensor, pos: Tensor, weight: Tensor, bias: Tensor | None, stride, padding, dilation,
-                 groups: int, ho: int, wo: int) -> Tensor:
-    """Conv at the flat output positions ``pos`` (Tensor[P] over B*Ho*Wo) only: Tensor[P, Cout]."""
-    cin = x.shape[1]
     cout, cg, kh, kw = weight.shape
-    rows = _gather_rows(x, pos, (kh, kw), stride, padding, dilation, ho, wo)
-    p = pos.numel()
-    if groups == 1:  # (P, kh*kw*Cin) @ (kh*kw*Cin, Cout): one GEMM
-        wmat = weight.permute(2, 3, 1, 0).reshape(kh * kw * cin, cout)
-        cols = rows.view(p, kh * kw * cin)
-        return torch.addmm(bias, cols, wmat) if bias is not None else torch.mm(cols, wmat)
-    cog = cout // groups  # grouped: one batched GEMM over the groups
-    cols = rows.view(p, kh * kw, groups, cg).permute(2, 0, 1, 3).reshape(groups, p, kh * kw * cg)
-    wmat = weight.view(groups, cog, cg, kh, kw).permute(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, cog)
-    out = torch.bmm(cols, wmat).permute(1, 0, 2).reshape(p, cout)
-    return out + bias if bias is not None else out
+    (sy, sx), (py, px), (dy, dx) = stride, padding, dilation
+    hp, wp, p = h + 2 * py, w + 2 * px, oy.numel()
+    taps = ((torch.arange(kh) * (dy * wp))[:, None] + torch.arange(kw) * dx).reshape(-1)  # (kh*kw,)
+    base = (bi * hp + oy * sy) * wp + ox * sx  # top-left tap of each receptive field
+    xp = F.pad(x, (px, px, py, py)) if py or px else x
+    if x.is_contiguous(memory_format=torch.channels_last) or p * GATHER_NHWC_ABOVE >= b * h * w:
+        xp = xp.permute(0, 2, 3, 1).contiguous().view(-1, cin)  # a view when x is channels-last
+        rows = xp.index_select(0, (base[:, None] + taps[None, :]).reshape(-1))  # (P*kh*kw, Cin)
+        if groups == 1:  # (P, kh*kw*Cin) @ (kh*kw*Cin, Cout + 1)
+            wmat = F.pad(weight.permute(2, 3, 1, 0).reshape(kh * kw * cin, cout), (0, 1))
+            return torch.addmm(_bias1(bias, weight), rows.view(p, kh * kw * cin), wmat)
+        cols = rows.view(p, kh * kw, groups, cg).permute(2, 3, 1, 0).reshape(groups, cg * kh * kw, p)
+    else:
+        flat = xp.transpose(0, 1).reshape(cin, b * hp * wp)  # a view when B == 1
+        cols = flat.index_select(1, (taps[:, None] + base[None, :]).reshape(-1))  # (Cin, kh*kw*P)
+        if groups == 1:  # (P, Cin*kh*kw) @ (Cin*kh*kw, Cout + 1)
+            wmat = F.pad(weight.reshape(cout, cin * kh * kw), (0, 0, 0, 1)).t()
+            return torch.addmm(_bias1(bias, weight), cols.view(cin * kh * kw, p).t(), wmat)
+        cols = cols.view(groups, cg * kh * kw, p)
+    cog = cout // groups  # grouped: one batched GEMM over the groups, (G, cog, cg*kh*kw) @ (G, cg*kh*kw, P)
+    out = torch.bmm(weight.reshape(groups, cog, cg * kh * kw), cols).reshape(cout, p).t()
+    return torch.add(F.pad(out, (0, 1)), _bias1(bias, weight))
 
 
-def _separable_pass(buf: Tensor, k1: Tensor) -> Tensor:
-    """2-D RBF filter of a zero-padded map by two 1-D depthwise convolutions (K = k1 k1^T).
+def _bias1(bias: Tensor | None, weight: Tensor) -> Tensor:
+    """Tensor[Cout + 1]: the bias (zeros when None) followed by a 1."""
+    b = bias if bias is not None else weight.new_zeros(weight.shape[0])
+    return F.pad(b, (0, 1), value=1.0)
 
-    buf (Tensor[B, C, Ho+2r, Wo+2r], any memory format) -> Tensor[B, C, Ho, Wo] (same format).
+
+def _interp_scatter(ext: Tensor, bpos: Tensor, consts, b: int, hb: int, wb: int, full: bool) -> Tensor:
+    """Numerator and denominator of the RBF interpolation by scattering the sampled values.
+
+    ext (Tensor[P, C+1]): sampled values with a last column of ones (its filtered value is N - 1e-5);
+    bpos (Tensor[P]): flat positions in the (B, Hb, Wb) map zero padded by r = window // 2.
+    ``full``: scatter the whole window (P * window^2 rows: cheapest at low density); otherwise scatter the
+    horizontal 1-D pass only (P * window rows) and run the vertical 1-D pass densely (shifted adds).
+    Returns Tensor[B, Ho, Wo, C+1] (a view).
     """
-    c, win = buf.shape[1], k1.numel()
-    k = k1.to(buf.dtype)
-    t = F.conv2d(buf, k.view(1, 1, 1, win).expand(c, 1, 1, win), groups=c)
-    return F.conv2d(t, k.view(1, 1, win, 1).expand(c, 1, win, 1), groups=c)
-
-
-def _separable_small(buf: Tensor, k1: list[float], ho: int, wo: int) -> Tensor:
-    """The same filter for a one-channel map (B, Ho+2r, Wo+2r) -> (B, Ho, Wo) by shifted adds (cheaper
-    than a 1-channel convolution call)."""
-    t = buf[:, :, 0:wo] * k1[0]
-    for d in range(1, len(k1)):
-        t.add_(buf[:, :, d:d + wo], alpha=k1[d])
+    dy, dx, k2, k1 = consts
+    r, c1 = len(k1) // 2, ext.shape[1]
+    ho, wo = hb - 2 * r, wb - 2 * r
+    acc = ext.new_zeros(b * hb * wb, c1)
+    if full:
+        tgt = (bpos[:, None] + (dy * wb + dx)[None, :]).reshape(-1)
+        acc.index_add_(0, tgt, (ext[:, None, :] * k2[:, None]).view(-1, c1))
+        return acc.view(b, hb, wb, c1)[:, r:r + ho, r:r + wo]
+    d = torch.arange(-r, r + 1)
+    k1t = torch.tensor(k1, dtype=ext.dtype)
+    acc.index_add_(0, (bpos[:, None] + d[None, :]).reshape(-1), (ext[:, None, :] * k1t[:, None]).view(-1, c1))
+    t = acc.view(b, hb, wb, c1)[:, :, r:r + wo]
     out = t[:, 0:ho] * k1[0]
-    for d in range(1, len(k1)):
-        out.add_(t[:, d:d + ho], alpha=k1[d])
+    for i in range(1, len(k1)):
+        out.add_(t[:, i:i + ho], alpha=k1[i])
     return out
 
 
@@ -219,28 +229,24 @@ def sample_interp_sparse(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor |
     r = window // 2
     m = mask.reshape(-1) > 0.5
     pos = m.nonzero().squeeze(1)
-    if pos.numel() >= DENSE_ABOVE * m.numel():
+    n, p = m.numel(), pos.numel()
+    bi, rem = pos.div(ho * wo, rounding_mode="floor"), pos.remainder(ho * wo)
+    oy, ox = rem.div(wo, rounding_mode="floor"), rem.remainder(wo)
+    if p >= DENSE_ABOVE * n:
         # mostly sampled: one dense convolution is cheaper than gathering nearly every receptive field
         f = _act(F.conv2d(x, weight, bias, list(stride), list(padding), list(dilation), groups), activation)
         f = f.contiguous(memory_format=torch.channels_last)
-        if pos.numel() == m.numel():
+        if p == n:
             return f
-        vals = f.permute(0, 2, 3, 1).reshape(-1, cout).index_select(0, pos)
-    else:
-        vals = _act(_gather_gemm(x, pos, weight, bias, stride, padding, dilation, groups, ho, wo), activation)
+        ext = F.pad(f.permute(0, 2, 3, 1).reshape(-1, cout).index_select(0, pos), (0, 1), value=1.0)
+    else:  # (P, Cout + 1): the convolution at the sampled positions and a column of ones (act(1) = 1)
+        ext = _act(_gather_gemm(x, oy, ox, bi, weight, bias, stride, padding, dilation, groups), activation)
     hb, wb = ho + 2 * r, wo + 2 * r
-    bi, rem = pos.div(ho * wo, rounding_mode="floor"), pos.remainder(ho * wo)
-    bpos = (bi * hb + rem.div(wo, rounding_mode="floor") + r) * wb + rem.remainder(wo) + r
-    fbuf = vals.new_zeros(b, hb, wb, cout)  # F * M, zero padded by r, channels-last
-    fbuf.view(-1, cout).index_copy_(0, bpos, vals)
-    mbuf = vals.new_zeros(b, hb, wb)  # M, zero padded by r
-    mbuf.view(-1)[bpos] = 1.0
-    k1 = torch.exp(-float(lam) * torch.arange(-r, r + 1, dtype=torch.float64) ** 2)
-    num = _separable_pass(fbuf.permute(0, 3, 1, 2), k1).permute(0, 2, 3, 1)  # (B, Ho, Wo, C) view
-    den = _separable_small(mbuf, k1.tolist(), ho, wo).add_(EPS).unsqueeze(-1)  # (B, Ho, Wo, 1)
-    out = vals.new_empty(b, ho, wo, cout)
-    torch.div(num, den, out=out)
-    out.view(-1, cout).index_copy_(0, pos, vals)  # sampled positions: the convolution itself
+    bpos = (bi * hb + oy + r) * wb + ox + r
+    nd = _interp_scatter(ext, bpos, _rbf_consts(window, float(lam), ext.dtype), b, hb, wb,
+                         full=p * window <= SCATTER_FULL_BELOW * n)
+    out = torch.div(nd[..., :cout], nd[..., cout:].add(EPS))  # (B, Ho, Wo, Cout), contiguous
+    out.view(-1, cout).index_copy_(0, pos, ext[:, :cout])  # sampled positions: the convolution itself
     return out.permute(0, 3, 1, 2)
 
 
