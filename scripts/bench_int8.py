@@ -54,6 +54,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--method", default="percentile", choices=["entropy", "percentile", "max"])
     ap.add_argument("--threshold", type=float, default=0.98)
     ap.add_argument("--max-fp32-layers", type=int, default=32)
+    ap.add_argument("--ranking", default="output", choices=["output", "local"],
+                    help="layer sensitivity: effect on the final output (default) or local added noise")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     ap.add_argument("--repeats", type=int, default=20)
     ap.add_argument("--workdir", type=Path, default=Path("build/bench_int8"))
@@ -71,7 +73,7 @@ def main(argv=None) -> dict:
 
     t0 = time.perf_counter()
     rep = quantize_with_gate(fp32, args.workdir / "mnv2.int8.onnx", recipe, calib, evs, method=args.method,
-                             threshold=args.threshold, max_fp32_layers=args.max_fp32_layers)
+                             threshold=args.threshold, max_fp32_layers=args.max_fp32_layers, ranking=args.ranking)
     gate_s = time.perf_counter() - t0
     rep.write(args.workdir, "mnv2.int8.gate")
     u8 = quantize(fp32, args.workdir / "mnv2.cpu-u8.onnx", recipe, calib, method=args.method, scheme="cpu-u8")
@@ -91,6 +93,8 @@ def main(argv=None) -> dict:
     summary = {
         "gate_passed": rep.passed, "method": args.method, "fp32_layers": last["fp32_layers"],
         "agreement_trt_literal_qdq": last["top1_agreement"], "agreement_trt_first": rep.steps[0]["top1_agreement"],
+        "top5_agreement": last.get("top5_agreement"), "agreement_confident": last.get("top1_agreement_confident"),
+        "confident_frames": last.get("confident_frames"), "ranking": args.ranking,
         "agreement_trt_ort_kernels": s8_ort.top1_agreement, "agreement_cpu_u8": u8_cmp.top1_agreement,
         "calib_seconds": rep.calib_seconds, "gate_seconds": gate_s, "cpu_u8_calib_seconds": u8.calib_seconds,
         "calib_frames": len(calib), "eval_frames": len(evs), "vnni": ev.has_vnni(), "cpu": platform.processor(),
