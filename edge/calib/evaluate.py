@@ -50,7 +50,7 @@ def session(path: str | os.PathLike | bytes, threads: int | None = None, literal
 def has_vnni() -> bool:
     """True when this x86 CPU has VNNI (ORT's int8 kernels do not saturate); unknown/other CPUs: True."""
     try:
-        flags = open("/proc/cpuinfo").read()
+        flags = Path("/proc/cpuinfo").read_text()
     except OSError:
         return True
     if "avx2" not in flags:

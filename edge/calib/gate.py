@@ -36,7 +36,7 @@ class GateReport:
     passed: bool
     result: QuantResult
     steps: list[dict] = field(default_factory=list)
-    excluded: list[dict] = field(default_factory=list)  # node, op, added noise (kept in FP32)
+    excluded: list[dict] = field(default_factory=list)  # node, op, added noise (+ snr_db alone: output ranking)
     ranking: list[dict] = field(default_factory=list)
     eval_frames: int = 0
     reference: dict = field(default_factory=dict)
@@ -50,14 +50,14 @@ class GateReport:
     def markdown(self) -> str:
         verdict = "PASSED" if self.passed else "FAILED (budget of FP32 layers spent)"
         md = [f"### INT8 accuracy gate: {verdict}\n",
-              f"- model: `{self.result.path.name}` ({self.result.scheme} Q/DQ, {self.result.method} calibration on "
-              f"{self.result.calib_frames} frames, {self.calib_seconds:.1f} s)",
+              (f"- model: `{self.result.path.name}` ({self.result.scheme} Q/DQ, {self.result.method} calibration on "
+               f"{self.result.calib_frames} frames, {self.calib_seconds:.1f} s)"),
               f"- gate: {self.metric} >= {self.threshold} on {self.eval_frames} held-out frames (ONNX Runtime CPU)\n",
               markdown_table(self.steps, ["fp32_layers", self.metric, "top5_agreement", "top1_agreement_confident",
                                           "accuracy", "accuracy_fp32", "snr_db", "latency_ratio"])]
         if self.excluded:
             md += ["\nLayers kept in FP32 (most sensitive first):\n",
-                   markdown_table(self.excluded, ["node", "op", "added"])]
+                   markdown_table(self.excluded, ["node", "op", "added", "snr_db"])]
         else:
             md.append("\nNo layer kept in higher precision.\n")
         return "\n".join(md)
