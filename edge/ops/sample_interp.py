@@ -14,13 +14,15 @@ A position with no sampled neighbour in its window gets 0; an all-ones mask retu
 Three implementations, all giving the same numbers (1e-5):
 
 - :func:`sample_interp_reference`: plain dense torch, the definition (dense conv, mask, 2-D RBF conv);
-- :func:`sample_interp_sparse`: the CPU kernel of the custom op. It gathers the receptive field of the
-  sampled positions only from a channels-last padded copy of ``x`` (``index_select`` of ``P * kh * kw``
-  rows of ``Cin`` values), runs ONE GEMM (``addmm``) and scatters the ``P`` results; the interpolation
-  uses the separability of the RBF kernel (``K = k1 k1^T``: a 1-D depthwise conv along W then along H,
-  2 * window multiply-adds per element instead of window^2). The convolution at skipped positions
-  never runs. Above a sampled share of ``DENSE_ABOVE`` the kernel runs one dense convolution instead
-  (gathering nearly every receptive field costs more); an all-ones mask is exactly the convolution.
+- :func:`sample_interp_sparse`: the CPU kernel of the custom op. It gathers the receptive fields of the
+  sampled positions only (one ``index_select`` into a (P, kh*kw*Cin) im2col matrix, from a zero-padded copy
+  of ``x``), runs ONE GEMM (``addmm``; an extra zero weight column with bias 1 gives the column of ones the
+  interpolation's denominator needs) and applies the activation in place. The interpolation scatters the P
+  sampled rows (values and the ones column) with the RBF weights: the whole window (P * window^2 rows) at
+  low density, else only the horizontal 1-D pass (``K = k1 k1^T``, P * window rows) followed by a dense
+  vertical 1-D pass; then one division and an ``index_copy_`` of the sampled values. The convolution at
+  skipped positions never runs. Above a sampled share of ``DENSE_ABOVE`` the kernel runs one dense
+  convolution instead; an all-ones mask is exactly the convolution.
 - ``torch.ops.edge.sample_interp``: the custom op (CPU kernel above, a fake kernel for shapes); it is
   what the ONNX exporter maps to the ``EdgeSampleInterp`` plugin node.
 
@@ -51,8 +53,8 @@ __all__ = [
 
 EPS = 1e-5
 # Sampled share from which the CPU kernel runs the convolution densely. scripts/bench_sparse.py puts the
-# crossover of gather+GEMM vs a dense conv near 0.5; 0.7 keeps the sparse path (and its measurement) up to
-# the densities the issue asks about.
+# break-even of the sparse path vs a dense conv near 0.25 on a 2-core x86 CPU; 0.7 keeps the sparse path (and
+# its measurement) up to the densities the issue asks about.
 DENSE_ABOVE = 0.7
 # Full 2-D scatter of the RBF window while P * window <= SCATTER_FULL_BELOW * positions (P * window^2
 # rows); above, the horizontal pass is scattered and the vertical pass runs densely.
@@ -162,15 +164,17 @@ def _gather_gemm(x: Tensor, oy: Tensor, ox: Tensor, bi: Tensor, weight: Tensor, 
     hp, wp, p = h + 2 * py, w + 2 * px, oy.numel()
     taps = ((torch.arange(kh) * (dy * wp))[:, None] + torch.arange(kw) * dx).reshape(-1)  # (kh*kw,)
     base = (bi * hp + oy * sy) * wp + ox * sx  # top-left tap of each receptive field
-    xp = F.pad(x, (px, px, py, py)) if py or px else x
     if x.is_contiguous(memory_format=torch.channels_last) or p * GATHER_NHWC_ABOVE >= b * h * w:
-        xp = xp.permute(0, 2, 3, 1).contiguous().view(-1, cin)  # a view when x is channels-last
+        xp = x.new_zeros(b, hp, wp, cin)  # channels-last zero-padded copy: one row of Cin per pixel
+        xp[:, py:py + h, px:px + w] = x.permute(0, 2, 3, 1)
+        xp = xp.view(-1, cin)
         rows = xp.index_select(0, (base[:, None] + taps[None, :]).reshape(-1))  # (P*kh*kw, Cin)
         if groups == 1:  # (P, kh*kw*Cin) @ (kh*kw*Cin, Cout + 1)
             wmat = F.pad(weight.permute(2, 3, 1, 0).reshape(kh * kw * cin, cout), (0, 1))
             return torch.addmm(_bias1(bias, weight), rows.view(p, kh * kw * cin), wmat)
         cols = rows.view(p, kh * kw, groups, cg).permute(2, 3, 1, 0).reshape(groups, cg * kh * kw, p)
     else:
+        xp = F.pad(x, (px, px, py, py)) if py or px else x
         flat = xp.transpose(0, 1).reshape(cin, b * hp * wp)  # a view when B == 1
         cols = flat.index_select(1, (taps[:, None] + base[None, :]).reshape(-1))  # (Cin, kh*kw*P)
         if groups == 1:  # (P, Cin*kh*kw) @ (Cin*kh*kw, Cout + 1)
