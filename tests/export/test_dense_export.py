@@ -6,7 +6,7 @@ from __future__ import annotations
 import onnx
 import pytest
 import torch
-from conftest import SEEDS, ort_run, random_patch_net
+from export_helpers import SEEDS, ort_run, random_patch_net
 
 from edge.dense import PatchRunner
 from edge.export.contract import DOMAIN

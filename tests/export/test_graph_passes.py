@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import onnx
 import torch
-from conftest import ort_run
+from export_helpers import ort_run
 from torch import nn
 
 from edge.export import to_onnx

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import ort_run
+from export_helpers import ort_run
 from onnx import TensorProto, helper
 
 from edge.errors import PluginError

@@ -6,7 +6,7 @@ from __future__ import annotations
 import onnx
 import pytest
 import torch
-from conftest import ort_run
+from export_helpers import ort_run
 from torch import nn
 
 from edge.export import to_onnx
