@@ -21,18 +21,7 @@ using namespace edge::plugin;
 extern "C" IPluginCreatorInterface* const* getCreators(int32_t& nbCreators);
 extern "C" void setLoggerFinder(ILoggerFinder* finder);
 
-static int gFailures = 0;
-static int gChecks = 0;
-#define CHECK(cond)                                                                                                \
-    do                                                                                                             \
-    {                                                                                                              \
-        ++gChecks;                                                                                                 \
-        if (!(cond))                                                                                               \
-        {                                                                                                          \
-            std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                            \
-            ++gFailures;                                                                                           \
-        }                                                                                                          \
-    } while (0)
+#include "check.h"
 
 // ---- a logger that records the last error ------------------------------------------------------------------
 class RecordingLogger : public ILogger

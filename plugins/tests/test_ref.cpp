@@ -13,18 +13,7 @@ extern "C" int32_t edge_sample_interp_ref(void const*, void const*, void const*,
     int64_t const*, int64_t const*, int64_t const*, int64_t, int32_t const*, float, int64_t*);
 extern "C" char const* edge_ref_last_error();
 
-static int gFailures = 0;
-static int gChecks = 0;
-#define CHECK(cond)                                                                                                \
-    do                                                                                                             \
-    {                                                                                                              \
-        ++gChecks;                                                                                                 \
-        if (!(cond))                                                                                               \
-        {                                                                                                          \
-            std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);                                            \
-            ++gFailures;                                                                                           \
-        }                                                                                                          \
-    } while (0)
+#include "check.h"
 
 static void testUnwarpOneLayer()
 {

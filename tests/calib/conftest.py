@@ -24,7 +24,7 @@ def fashion(tmp_path_factory):
     try:
         xtr, ytr = load_fashion_mnist("train")
     except Exception as e:  # DependencyError when the Debian dataset is not installed
-        pytest.skip(str(e))
+        pytest.skip(f"Fashion-MNIST is not installed (run `make data`): {e}")
     torch.manual_seed(0)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a net this small trains faster on one thread (and shares the CPU better)
