@@ -14,14 +14,14 @@ A position with no sampled neighbour in its window gets 0; an all-ones mask retu
 Three implementations, all giving the same numbers (1e-5):
 
 - :func:`sample_interp_reference`: plain dense torch, the definition (dense conv, mask, 2-D RBF conv);
-- :func:`sample_interp_sparse`: the CPU kernel of the custom op. It gathers the receptive fields of the
-  sampled positions only (one ``index_select`` into a (P, kh*kw*Cin) im2col matrix, from a zero-padded copy
-  of ``x``), runs ONE GEMM (``addmm``; an extra zero weight column with bias 1 gives the column of ones the
-  interpolation's denominator needs) and applies the activation in place. The interpolation scatters the P
-  sampled rows (values and the ones column) with the RBF weights: the whole window (P * window^2 rows) at
-  low density, else only the horizontal 1-D pass (``K = k1 k1^T``, P * window rows) followed by a dense
-  vertical 1-D pass; then one division and an ``index_copy_`` of the sampled values. The convolution at
-  skipped positions never runs. Above a sampled share of ``DENSE_ABOVE`` the kernel runs one dense
+- :func:`sample_interp_sparse`: the CPU kernel of the custom op, in two backends giving the same numbers:
+  ``"native"`` (float32, the default whenever ``libedge_ref.so`` is built: :mod:`edge.native.sample_interp_cpu`,
+  a C++ im2col of the sampled receptive fields only -> ONE torch ``addmm`` -> a C++ pass writing every output
+  element once, the RBF interpolation computed only at unsampled positions) and ``"torch"`` (pure PyTorch, the
+  fallback: one ``index_select`` im2col, one ``addmm`` whose extra zero weight column with bias 1 gives the
+  interpolation's denominator, a scatter of the P sampled rows with the RBF weights - the whole window at low
+  density, else a horizontal scatter and a dense vertical pass -, one division, an ``index_copy_``). The
+  convolution at skipped positions never runs. Above a sampled share of ``DENSE_ABOVE`` both run one dense
   convolution instead; an all-ones mask is exactly the convolution.
 - ``torch.ops.edge.sample_interp``: the custom op (CPU kernel above, a fake kernel for shapes); it is
   what the ONNX exporter maps to the ``EdgeSampleInterp`` plugin node.
@@ -33,20 +33,23 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from edge.errors import InputError
+from edge.errors import InputError, PluginError
 
 __all__ = [
     "ACTIVATIONS",
+    "BACKENDS",
     "EPS",
     "rbf_interpolate",
     "rbf_kernel",
     "sample_interp",
+    "sample_interp_backend",
     "sample_interp_reference",
     "sample_interp_sparse",
 ]
@@ -63,6 +66,9 @@ SCATTER_FULL_BELOW = 0.5
 # then costs less than the strided column gather).
 GATHER_NHWC_ABOVE = 5
 ACTIVATIONS = {0: "none", 1: "relu", 2: "relu6"}
+#: CPU kernels of the op; None (or "auto") picks "native" when it is built and applies, else "torch".
+#: The environment variable EDGE_SAMPLE_INTERP_BACKEND overrides the automatic choice.
+BACKENDS = ("native", "torch")
 
 
 def _act(y: Tensor, activation: int) -> Tensor:
@@ -219,15 +225,55 @@ def _interp_scatter(ext: Tensor, bpos: Tensor, consts, b: int, hb: int, wb: int,
     return out
 
 
+def sample_interp_backend(x: Tensor | None = None, weight: Tensor | None = None, backend: str | None = None) -> str:
+    """The CPU kernel that runs for these tensors: ``"native"`` or ``"torch"`` (see :data:`BACKENDS`).
+
+    ``backend`` None/"auto": EDGE_SAMPLE_INTERP_BACKEND if set, else "native" when the library is built and
+    x and weight are float32 CPU tensors, else "torch". Asking for "native" where it cannot run raises
+    PluginError with the reason. Both are inference kernels: the op has no autograd formula (training uses
+    :func:`rbf_interpolate` on the dense convolution); the "torch" one stays differentiable when called
+    directly.
+    """
+    choice = backend or os.environ.get("EDGE_SAMPLE_INTERP_BACKEND") or "auto"
+    if choice not in (*BACKENDS, "auto"):
+        raise InputError(f"sample_interp: backend must be one of {', '.join(BACKENDS)} or auto, got {choice!r}")
+    if choice == "torch":
+        return "torch"
+    from edge.native import sample_interp_cpu as native
+
+    fits = all(t is None or (t.dtype == torch.float32 and t.device.type == "cpu") for t in (x, weight))
+    if native.available() and fits:
+        return "native"
+    if choice == "native":
+        why = native.unavailable_reason() or "it runs float32 CPU tensors only"
+        raise PluginError(f"sample_interp: the native CPU backend cannot run here: {why}")
+    return "torch"
+
+
 def sample_interp_sparse(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor | None,
                          stride: Sequence[int] = (1, 1), padding: Sequence[int] = (0, 0),
                          dilation: Sequence[int] = (1, 1), groups: int = 1, activation: int = 0,
-                         window: int = 7, lam: float = 4.5) -> Tensor:
+                         window: int = 7, lam: float = 4.5, backend: str | None = None) -> Tensor:
     """Sparse execution: conv at sampled positions only (gather -> GEMM -> scatter), then interpolation.
 
     x (Tensor[B, Cin, H, W]), mask (Tensor[B, 1, Ho, Wo]) -> Tensor[B, Cout, Ho, Wo] (channels-last
-    strides). Equals :func:`sample_interp_reference` to float rounding.
+    strides). Equals :func:`sample_interp_reference` to float rounding. ``backend``: see
+    :func:`sample_interp_backend` (None = the fastest available).
     """
+    _check(x, mask, weight, bias, stride, padding, dilation, groups, window)
+    _act(x.new_empty(0), activation)  # validates the activation code
+    if sample_interp_backend(x, weight, backend) == "native":
+        from edge.native.sample_interp_cpu import sample_interp_cpu
+
+        b = bias.float() if bias is not None else weight.new_zeros(weight.shape[0])
+        return sample_interp_cpu(x, mask, weight, b, list(stride), list(padding), list(dilation), groups,
+                                 activation, window, lam, DENSE_ABOVE)
+    return _sparse_torch(x, mask, weight, bias, stride, padding, dilation, groups, activation, window, lam)
+
+
+def _sparse_torch(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor | None, stride, padding, dilation,
+                  groups: int, activation: int, window: int, lam: float) -> Tensor:
+    """The pure-PyTorch backend of :func:`sample_interp_sparse` (any dtype and device, differentiable)."""
     ho, wo = _check(x, mask, weight, bias, stride, padding, dilation, groups, window)
     b, cout = x.shape[0], weight.shape[0]
     r = window // 2

@@ -30,9 +30,10 @@ def _pair(v):
     return [v, v] if isinstance(v, int) else list(v)
 
 
+@pytest.mark.parametrize("backend", ["torch", None])  # None: the fastest available (native when built)
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("density", [0.0, 0.05, 0.5, 0.85, 1.0])  # 0.85: the dense path
-def test_sparse_equals_reference(case, density):
+def test_sparse_equals_reference(case, density, backend):
     cin, cout, k, s, p, d, g = case
     activation = CASES.index(case) % 3
     torch.manual_seed(CASES.index(case) * 10 + int(density * 10))
@@ -43,7 +44,7 @@ def test_sparse_equals_reference(case, density):
     args = (_pair(s), _pair(p), _pair(d), g, activation, 7, 0.3)
     ref = sample_interp_reference(x, m, w, b, *args)
     for xx in (x, x.contiguous(memory_format=torch.channels_last)):
-        out = sample_interp_sparse(xx, m, w, b, *args)
+        out = sample_interp_sparse(xx, m, w, b, *args, backend=backend)
         torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5 * max(1.0, ref.abs().max().item()))
 
 
@@ -99,6 +100,33 @@ def test_flop_formula_counts_sampled_positions():
         sample_interp(x, m, w, None, 1, 1, window=5)
     p = int(m.sum())
     assert fm.get_total_flops() == 2 * p * 8 * 8 * 9 + 2 * 2 * 5 * 100 * 8
+
+
+def test_backend_choice():
+    from edge.errors import PluginError
+    from edge.native.sample_interp_cpu import available
+    from edge.ops.sample_interp import sample_interp_backend
+
+    x, w = torch.randn(1, 4, 8, 8), torch.randn(4, 4, 3, 3)
+    assert sample_interp_backend(x, w, "torch") == "torch"
+    assert sample_interp_backend(x, w) == ("native" if available() else "torch")
+    assert sample_interp_backend(x.double(), w.double()) == "torch"  # the native kernel is float32 only
+    with pytest.raises(InputError, match="backend must be one of native, torch"):
+        sample_interp_backend(x, w, "cuda")
+    with pytest.raises(PluginError, match="native CPU backend cannot run"):
+        sample_interp_backend(x.double(), w.double(), "native")
+
+
+def test_torch_backend_differentiable_float64():
+    torch.manual_seed(4)
+    x = torch.randn(1, 3, 9, 9, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(4, 3, 3, 3, dtype=torch.float64, requires_grad=True)
+    m = (torch.rand(1, 1, 9, 9) < 0.3).double()
+    args = ((1, 1), (1, 1), (1, 1), 1, 1, 5, 0.5)
+    out = sample_interp_sparse(x, m, w, None, *args)  # float64: the PyTorch kernel
+    torch.testing.assert_close(out, sample_interp_reference(x, m, w, None, *args), rtol=1e-12, atol=1e-12)
+    out.sum().backward()
+    assert x.grad is not None and w.grad is not None and w.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize("bad", ["mask", "window", "channels", "activation"])

@@ -170,3 +170,136 @@ def test_bad_input_is_rejected_with_the_reason(ref_lib, kwargs, message):
         bias = torch.ones(kwargs.pop("bias_len"))
     with pytest.raises(InputError, match=message):
         native(x, mask, weight, bias, **kwargs)
+
+
+# ---- fast CPU path of torch.ops.edge.sample_interp (plugins/sample_interp/sample_interp_cpu.cpp) ---------------
+
+def _fast(x, mask, weight, bias, c, threads=None):
+    from edge.native.sample_interp_cpu import sample_interp_cpu
+    from edge.ops.sample_interp import DENSE_ABOVE
+
+    return sample_interp_cpu(x, mask, weight, bias, c["stride"], c["padding"], c["dilation"], c["groups"],
+                             c["activation"], c["window"], c["lam"], DENSE_ABOVE, threads)
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=interp_case(), channels_last=st.booleans(), threads=st.sampled_from([1, 2]))
+def test_fast_cpu_path_matches_dense_reference(ref_lib, case, channels_last, threads):
+    from edge.ops.sample_interp import sample_interp_reference
+
+    x, mask, weight, bias = make_inputs(case)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    got = _fast(x, mask, weight, bias, case, threads)
+    want = sample_interp_reference(x, mask, weight, bias, **attrs(case))
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want, rtol=0, atol=FP32_TOL * scale(want))
+
+
+@pytest.mark.parametrize("cout", [64, 40, 13])  # the 8-channel vector blocks of 64 / 32 / 8 and a scalar tail
+@pytest.mark.parametrize("density", [0.0, 0.05, 0.3, 0.6, 0.85, 1.0])  # 0.85: rows taken from a dense conv
+def test_fast_cpu_path_wide_layers(ref_lib, cout, density):
+    from edge.ops.sample_interp import sample_interp_reference, sample_interp_sparse
+
+    g = torch.Generator().manual_seed(cout + int(100 * density))
+    x = torch.randn(2, 48, 19, 17, generator=g)[:, ::2]  # a strided view: the gather reads any strides
+    weight, bias = torch.randn(cout, 24, 3, 3, generator=g) / 15, torch.randn(cout, generator=g)
+    mask = (torch.rand(2, 1, 19, 17, generator=g) < density).float()
+    kw = {"stride": (1, 1), "padding": (1, 1), "dilation": (1, 1), "groups": 1, "activation": 1, "window": 7,
+          "lam": 0.5}
+    want = sample_interp_reference(x, mask, weight, bias, **kw)
+    for xx in (x, x.contiguous(), x.contiguous(memory_format=torch.channels_last)):
+        got = sample_interp_sparse(xx, mask, weight, bias, **kw, backend="native")
+        torch.testing.assert_close(got, want, rtol=0, atol=FP32_TOL * scale(want))
+    if density == 1.0:  # an all-ones mask is exactly the (activated) convolution
+        assert torch.equal(got, torch.relu(torch.nn.functional.conv2d(xx, weight, bias, padding=1)))
+
+
+def test_custom_op_runs_the_fast_path_when_built(ref_lib, monkeypatch):
+    import edge.native.sample_interp_cpu as fast
+    from edge.ops.sample_interp import sample_interp, sample_interp_backend, sample_interp_reference
+
+    x, weight, bias = torch.randn(1, 8, 12, 12), torch.randn(8, 8, 3, 3), torch.randn(8)
+    mask = (torch.rand(1, 1, 12, 12) < 0.3).float()
+    assert sample_interp_backend(x, weight) == "native"
+    calls = []
+    real = fast.sample_interp_cpu
+    monkeypatch.setattr(fast, "sample_interp_cpu", lambda *a, **k: calls.append(1) or real(*a, **k))
+    got = sample_interp(x, mask, weight, bias, padding=1, activation=2, window=5, lam=0.5)
+    assert calls == [1]
+    want = sample_interp_reference(x, mask, weight, bias, padding=(1, 1), activation=2, window=5, lam=0.5)
+    torch.testing.assert_close(got, want, rtol=0, atol=FP32_TOL * scale(want))
+    monkeypatch.setenv("EDGE_SAMPLE_INTERP_BACKEND", "torch")  # the override picks the PyTorch kernel
+    assert sample_interp_backend(x, weight) == "torch"
+    sample_interp(x, mask, weight, bias, padding=1)
+    assert calls == [1]
+    assert sample_interp_backend(x.double(), weight.double(), "auto") == "torch"  # float32 only
+
+
+def test_weight_changed_in_place_is_not_served_from_the_cache(ref_lib):
+    from edge.ops.sample_interp import sample_interp_reference, sample_interp_sparse
+
+    x, weight, bias = torch.randn(1, 6, 10, 10), torch.randn(6, 6, 3, 3), torch.randn(6)
+    mask = (torch.rand(1, 1, 10, 10) < 0.4).float()
+    kw = dict(stride=(1, 1), padding=(1, 1), dilation=(1, 1), groups=1, activation=0, window=5, lam=0.5)
+    first = sample_interp_sparse(x, mask, weight, bias, **kw, backend="native")
+    weight.mul_(-2.0)
+    second = sample_interp_sparse(x, mask, weight, bias, **kw, backend="native")
+    want = sample_interp_reference(x, mask, weight, bias, **kw)
+    torch.testing.assert_close(second, want, rtol=0, atol=FP32_TOL * scale(want))
+    assert not torch.allclose(first, second)
+
+
+@pytest.fixture
+def no_library(ref_lib, monkeypatch, tmp_path):
+    """The library made unfindable (searched in an empty folder only); lookups are restored afterwards."""
+    import edge.native._lib as lib_mod
+    import edge.native.sample_interp_cpu as fast
+
+    monkeypatch.setattr(lib_mod, "search_dirs", lambda: [tmp_path])
+    lib_mod.ref_library.cache_clear()
+    fast.reset()
+    yield
+    monkeypatch.undo()
+    lib_mod.ref_library.cache_clear()
+    fast.reset()
+
+
+def test_pytorch_fallback_when_the_library_is_absent(no_library):
+    from edge.errors import PluginError
+    from edge.native.sample_interp_cpu import available, unavailable_reason
+    from edge.ops.sample_interp import (
+        sample_interp,
+        sample_interp_backend,
+        sample_interp_reference,
+        sample_interp_sparse,
+    )
+
+    assert not available() and "libedge_ref.so was not found" in unavailable_reason()
+    x, weight, bias = torch.randn(2, 4, 9, 9), torch.randn(6, 4, 3, 3), torch.randn(6)
+    mask = (torch.rand(2, 1, 9, 9) < 0.3).float()
+    assert sample_interp_backend(x, weight) == "torch"
+    got = sample_interp(x, mask, weight, bias, padding=1, activation=1, window=5, lam=0.5)
+    want = sample_interp_reference(x, mask, weight, bias, padding=(1, 1), activation=1, window=5, lam=0.5)
+    torch.testing.assert_close(got, want, rtol=0, atol=FP32_TOL * scale(want))
+    with pytest.raises(PluginError, match="make plugins"):
+        sample_interp_sparse(x, mask, weight, bias, padding=(1, 1), backend="native")
+
+
+def test_library_without_the_fast_functions_is_refused(ref_lib, monkeypatch):
+    """A libedge_ref.so built before the fast path (here: any library lacking its symbols) -> PyTorch fallback."""
+    import ctypes
+    import ctypes.util
+
+    import edge.native._lib as lib_mod
+    import edge.native.sample_interp_cpu as fast
+
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    monkeypatch.setattr(lib_mod, "ref_library", lambda: libc)
+    fast.reset()
+    try:
+        assert not fast.available() and "predates the fast sample_interp CPU path" in fast.unavailable_reason()
+    finally:
+        monkeypatch.undo()
+        fast.reset()
+    assert fast.available()

@@ -1,0 +1,285 @@
+// Fast host path of EdgeSampleInterp, used by torch.ops.edge.sample_interp on the CPU (edge/native/
+// sample_interp_cpu.py). The GEMM stays in PyTorch (MKL/OpenBLAS addmm); this file does the parts PyTorch
+// runs as many small passes:
+//   1. index:  mask -> list of sampled positions + a row map (position -> row of the compacted list);
+//   2. gather: im2col of the sampled receptive fields only, (G, P, kh*kw*Cin/G), taps outer, channels inner
+//              (one contiguous run of Cin/G values per tap for channels-last input);
+//   3. interp: activation of the P GEMM rows, then every output element written once (B, Ho, Wo, Cout):
+//              a sampled position copies its row, an unsampled one pulls its sampled neighbours with the RBF
+//              weights and divides by their sum + 1e-5 (interpAt() of sample_interp_kernel.cuh, vectorised).
+// Same Params/setShapes/activate/isSampled/rbf/kEps as the CUDA kernels and the reference. float32 only;
+// OpenMP when the compiler has it (threads passed by the caller), else serial.
+#include "../common/edge_ref.h"
+#include "sample_interp_kernel.cuh"
+
+#include <algorithm>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+using namespace edge;
+
+// The hot loops get an AVX2+FMA (x86-64-v3) clone on x86-64, chosen at load time: the baseline build stays portable.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define EDGE_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define EDGE_HOT
+#endif
+
+namespace
+{
+//! Params from the C ABI arguments (the same layout as edge_sample_interp_ref); nullptr or the reason.
+char const* readParams(sinterp::Params& p, int64_t const* x_shape, int64_t const* mask_shape,
+    int64_t const* w_shape, int32_t const* attrs, float lambda)
+{
+    p.sy = attrs[0];
+    p.sx = attrs[1];
+    p.py = attrs[2];
+    p.px = attrs[3];
+    p.dy = attrs[4];
+    p.dx = attrs[5];
+    p.groups = attrs[6];
+    p.activation = attrs[7];
+    p.window = attrs[8];
+    p.lambda = lambda;
+    return sinterp::setShapes(p, x_shape, w_shape, mask_shape, w_shape[0]);
+}
+
+//! Receptive field of one output position into `dst` (kh*kw taps x cg channels of group g), zeros outside.
+EDGE_HOT void gatherField(sinterp::Params const& p, float const* x, int64_t const* xs, int64_t b, int64_t oy,
+    int64_t ox, int32_t g, float* dst)
+{
+    int64_t const cg = p.cin / p.groups;
+    float const* xb = x + b * xs[0] + g * cg * xs[1];
+    for (int64_t ky = 0; ky < p.kh; ++ky)
+    {
+        int64_t const yi = oy * p.sy - p.py + ky * p.dy;
+        for (int64_t kx = 0; kx < p.kw; ++kx, dst += cg)
+        {
+            int64_t const xi = ox * p.sx - p.px + kx * p.dx;
+            if (yi < 0 || yi >= p.inH || xi < 0 || xi >= p.inW)
+            {
+                std::fill(dst, dst + cg, 0.f);
+                continue;
+            }
+            float const* src = xb + yi * xs[2] + xi * xs[3];
+            if (xs[1] == 1)
+                std::copy(src, src + cg, dst);
+            else
+                for (int64_t c = 0; c < cg; ++c)
+                    dst[c] = src[c * xs[1]];
+        }
+    }
+}
+
+//! Per-thread buffers of interpLine: window cursors and the current position's neighbours (rows, weights).
+struct Scratch
+{
+    std::vector<int32_t> cur, end;
+    std::vector<int64_t> base;
+    std::vector<float const*> rows;
+    std::vector<float> w;
+    explicit Scratch(int32_t window)
+        : cur(window), end(window), base(window), rows(static_cast<size_t>(window) * window),
+          w(static_cast<size_t>(window) * window)
+    {
+    }
+};
+
+// 8 floats as one GCC/Clang vector (AVX on x86-64-v3 clones, NEON pairs on aarch64, SSE pairs otherwise), with
+// the alignment of a float so that it loads and stores at any channel offset.
+typedef float Vec8 __attribute__((vector_size(32), aligned(4)));
+
+//! out[c0:c0+8*NV] = inv * sum_i w[i] * nb[i][c0:c0+8*NV]: NV independent accumulators in registers (a single
+//! chain would wait for the FMA latency at every neighbour).
+template <int NV>
+inline __attribute__((always_inline)) void pullVec(
+    float const* const* __restrict nb, float const* __restrict w, int32_t n, int64_t c0, float inv, float* out)
+{
+    Vec8 acc[NV] = {};
+    for (int32_t i = 0; i < n; ++i)
+    {
+        Vec8 const* r = reinterpret_cast<Vec8 const*>(nb[i] + c0);
+        for (int v = 0; v < NV; ++v)
+            acc[v] += w[i] * r[v];
+    }
+    Vec8* o = reinterpret_cast<Vec8*>(out + c0);
+    for (int v = 0; v < NV; ++v)
+        o[v] = acc[v] * inv;
+}
+
+//! The same for one channel (the Cout % 8 tail).
+inline float pull1(float const* const* nb, float const* w, int32_t n, int64_t c, float inv)
+{
+    float acc = 0.f;
+    for (int32_t i = 0; i < n; ++i)
+        acc += w[i] * nb[i][c];
+    return acc * inv;
+}
+
+//! One output line (b, y) of the interpolation. The sampled entries of each window row are a contiguous run of
+//! the ascending position list (lineStart), walked with one cursor per window row as x advances, so an
+//! unsampled position costs its sampled neighbours plus `window` cursor checks (not window^2 mask reads).
+EDGE_HOT void interpLine(sinterp::Params const& p, float const* rows, int32_t const* pos, int32_t const* rowmap,
+    int32_t const* lineStart, float const* k2, int64_t line, float* out, Scratch& s)
+{
+    int32_t const r = p.window / 2, win = p.window;
+    int64_t const width = p.outW, cout = p.cout, y = line % p.outH;
+    int32_t* __restrict cur = s.cur.data();
+    int32_t* __restrict end = s.end.data();
+    int64_t* __restrict base = s.base.data();
+    float const** __restrict nb = s.rows.data();
+    float* __restrict w = s.w.data();
+    for (int32_t du = -r; du <= r; ++du)
+    {
+        bool const inside = y + du >= 0 && y + du < p.outH;
+        cur[du + r] = inside ? lineStart[line + du] : 0;
+        end[du + r] = inside ? lineStart[line + du + 1] : 0;
+        base[du + r] = (line + du) * width;
+    }
+    for (int64_t x = 0; x < width; ++x)
+    {
+        int64_t const flat = line * width + x;
+        float* o = out + flat * cout;
+        if (rowmap[flat] >= 0)
+        {
+            std::memcpy(o, rows + static_cast<int64_t>(rowmap[flat]) * cout, sizeof(float) * cout);
+            continue;
+        }
+        int32_t n = 0;
+        float den = 0.f;
+        for (int32_t i = 0; i < win; ++i)
+        {
+            int32_t j = cur[i];
+            int32_t const stop = end[i];
+            int64_t const lo = base[i] + x - r, hi = base[i] + x + r;
+            while (j < stop && pos[j] < lo)
+                ++j;
+            cur[i] = j;
+            float const* kr = k2 + i * win + r - (base[i] + x); // kr[pos] = K(du, pos - x) for this row
+            for (; j < stop && pos[j] <= hi; ++j)
+            {
+                float const k = kr[pos[j]];
+                nb[n] = rows + static_cast<int64_t>(j) * cout;
+                w[n++] = k;
+                den += k;
+            }
+        }
+        float const inv = 1.f / (den + sinterp::kEps);
+        int64_t c = 0;
+        for (; c + 64 <= cout; c += 64)
+            pullVec<8>(nb, w, n, c, inv, o);
+        for (; c + 32 <= cout; c += 32)
+            pullVec<4>(nb, w, n, c, inv, o);
+        for (; c + 8 <= cout; c += 8)
+            pullVec<1>(nb, w, n, c, inv, o);
+        for (; c < cout; ++c)
+            o[c] = pull1(nb, w, n, c, inv);
+    }
+}
+
+int threadCount(int32_t threads)
+{
+#ifdef _OPENMP
+    return std::max(1, static_cast<int>(threads));
+#else
+    (void) threads;
+    return 1;
+#endif
+}
+} // namespace
+
+//! Version of the functions below (edge/native/sample_interp_cpu.py refuses a library of another version).
+extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_version()
+{
+    return 1;
+}
+
+//! 1 when built with OpenMP (the `threads` arguments are honoured), else 0.
+extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_openmp()
+{
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+//! mask (n float32) -> rowmap (n int32: row in the compacted list, -1 where not sampled) and pos (the P sampled
+//! flat positions, ascending). Returns P.
+extern "C" EDGE_REF_API int64_t edge_sample_interp_cpu_index(float const* mask, int64_t n, int32_t* rowmap,
+    int32_t* pos)
+{
+    int32_t count = 0;
+    for (int64_t i = 0; i < n; ++i)
+    {
+        bool const s = sinterp::isSampled(mask[i]);
+        rowmap[i] = s ? count : -1;
+        if (s)
+            pos[count++] = static_cast<int32_t>(i);
+    }
+    return count;
+}
+
+//! cols (G, P, kh*kw*Cin/G) = the receptive fields of the P positions `pos` (flat indices into (B, Ho, Wo)) from
+//! x (float32, element strides x_strides of (B, Cin, H, W)). Shapes/attrs as edge_sample_interp_ref. 0 or -1.
+extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_gather(float const* x, int64_t const* x_strides,
+    int64_t const* x_shape, int64_t const* mask_shape, int64_t const* w_shape, int32_t const* attrs, float lambda,
+    int32_t const* pos, int64_t npos, float* cols, int32_t threads)
+{
+    sinterp::Params p;
+    if (char const* err = readParams(p, x_shape, mask_shape, w_shape, attrs, lambda))
+        return ref::fail(err);
+    int64_t const plane = p.outH * p.outW;
+    int64_t const field = sinterp::fieldSize(p);
+#pragma omp parallel for num_threads(threadCount(threads)) schedule(static)
+    for (int64_t i = 0; i < npos; ++i)
+    {
+        int64_t const b = pos[i] / plane, rem = pos[i] % plane;
+        for (int32_t g = 0; g < p.groups; ++g)
+            gatherField(p, x, x_strides, b, rem / p.outW, rem % p.outW, g, cols + (g * npos + i) * field);
+    }
+    return 0;
+}
+
+//! rows (P, Cout): the convolution at the sampled positions `pos` (ascending, from edge_sample_interp_cpu_index),
+//! before the activation (activated in place here). out (B, Ho, Wo, Cout): rows at sampled positions, the RBF
+//! interpolation of the sampled neighbours elsewhere (0 where the window holds none). 0 or -1.
+extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_interp(float* rows, int32_t const* pos, int64_t npos,
+    int32_t const* rowmap, int64_t const* x_shape, int64_t const* mask_shape, int64_t const* w_shape,
+    int32_t const* attrs, float lambda, float* out, int32_t threads)
+{
+    sinterp::Params p;
+    if (char const* err = readParams(p, x_shape, mask_shape, w_shape, attrs, lambda))
+        return ref::fail(err);
+    int32_t const r = p.window / 2;
+    std::vector<float> k2(static_cast<size_t>(p.window) * p.window);
+    for (int32_t du = -r; du <= r; ++du)
+        for (int32_t dv = -r; dv <= r; ++dv)
+            k2[(du + r) * p.window + dv + r] = sinterp::rbf(p.lambda, du, dv);
+    int64_t const lines = p.batch * p.outH;
+    std::vector<int32_t> lineStart(static_cast<size_t>(lines) + 1);
+    for (int64_t line = 0, i = 0; line <= lines; ++line) // first entry of each line in the ascending list
+    {
+        while (i < npos && pos[i] < line * p.outW)
+            ++i;
+        lineStart[line] = static_cast<int32_t>(i);
+    }
+    int const nt = threadCount(threads);
+    if (p.activation != sinterp::kNONE)
+    {
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int64_t i = 0; i < npos * p.cout; ++i)
+            rows[i] = sinterp::activate(p.activation, rows[i]);
+    }
+#pragma omp parallel num_threads(nt)
+    {
+        Scratch scratch(p.window);
+#pragma omp for schedule(static)
+        for (int64_t line = 0; line < lines; ++line)
+            interpLine(p, rows, pos, rowmap, lineStart.data(), k2.data(), line, out, scratch);
+    }
+    return 0;
+}
