@@ -2,13 +2,15 @@
 """Sparse sample-interp execution vs the dense convolution on the CPU, side by side in one run.
 
 For each shape (3x3 conv, padding 1) and mask density, times ``torch.ops.edge.sample_interp`` (gather at
-the sampled positions -> one GEMM -> scatter, ReLU, RBF interpolation of the rest) against ``F.conv2d`` on
-the same input (NCHW and channels-last; the ratio uses the faster dense one), in interleaved rounds
-(dense, dense_cl, d1, d2, ..., dense, ...) so that load from other processes hits every variant alike, one
-block of rounds per thread count. The sparse op is timed with a channels-last input (its own output
-format, i.e. what the next gated layer receives) and with an NCHW input. ``ratio`` uses medians,
-``ratio p10`` / ``ratio min`` the 10th percentiles / minima (interference only adds time). Checks every sparse result against the
-dense masked reference first. Prints a Markdown table and writes JSON.
+the sampled positions -> one GEMM -> ReLU, RBF interpolation of the rest) against ``F.conv2d`` on the same
+input (NCHW and channels-last; the ratio uses the faster dense one), in interleaved rounds (dense, dense_cl,
+every density and variant, dense, ...) so that load from other processes hits every variant alike, one block
+of rounds per thread count. The op runs with its default CPU backend (``native``: the C++ kernel of
+plugins/sample_interp/sample_interp_cpu.cpp around a torch addmm, when libedge_ref.so is built) with a
+channels-last input (its own output format, i.e. what the next gated layer receives) and an NCHW input, and
+with the pure-PyTorch fallback kernel (``torch``, channels-last input) side by side. ``ratio`` uses medians,
+``ratio p10`` / ``ratio min`` the 10th percentiles / minima (interference only adds time). Checks every
+sparse result against the dense masked reference first. Prints a Markdown table and writes JSON.
 
     python scripts/bench_sparse.py --rounds 30 --threads 1,2 --json docs/bench/forms_sparse_t12.json
 """
@@ -29,7 +31,9 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edge.io import markdown_table, write_json
-from edge.ops.sample_interp import sample_interp, sample_interp_reference
+from edge.ops.sample_interp import sample_interp, sample_interp_backend, sample_interp_reference, sample_interp_sparse
+
+VARIANTS = {"cl": ("native", True), "nchw": ("native", False), "torch": ("torch", True)}  # backend, channels-last
 
 
 def _once(fn) -> float:
@@ -50,11 +54,15 @@ def bench_shape(c: int, hw: int, densities, threads, rounds: int, warmup: int, s
     masks = {d: (torch.rand(1, 1, hw, hw, generator=g) < d).float() for d in densities}
     fns = {"dense": lambda: F.conv2d(x, w, b, 1, 1), "dense_cl": lambda: F.conv2d(xcl, w, b, 1, 1)}
     errs = {}
+    args = ((1, 1), (1, 1), (1, 1), 1, 1, window, lam)  # stride, padding, dilation, groups, ReLU, window, lam
     for d, m in masks.items():
-        fns[("cl", d)] = (lambda m=m: sample_interp(xcl, m, w, b, 1, 1, activation=1, window=window, lam=lam))
-        fns[("nchw", d)] = (lambda m=m: sample_interp(x, m, w, b, 1, 1, activation=1, window=window, lam=lam))
-        ref = sample_interp_reference(x, m, w, b, (1, 1), (1, 1), (1, 1), 1, 1, window, lam)
-        errs[d] = max((fns[(k, d)]() - ref).abs().max().item() for k in ("cl", "nchw"))
+        for v, (backend, cl) in VARIANTS.items():  # native: the custom op as a model calls it (default backend)
+            fns[(v, d)] = ((lambda m=m, xx=xcl if cl else x: sample_interp(xx, m, w, b, 1, 1, activation=1,
+                                                                           window=window, lam=lam))
+                           if backend == "native" else
+                           (lambda m=m, xx=xcl if cl else x: sample_interp_sparse(xx, m, w, b, *args, backend="torch")))
+        ref = sample_interp_reference(x, m, w, b, *args)
+        errs[d] = max((fns[(v, d)]() - ref).abs().max().item() for v in VARIANTS)
     times = {(t, k): [] for t in threads for k in fns}
     for t in threads:  # one block per thread count: idle OpenMP workers of a 2-thread block spin for a while
         torch.set_num_threads(t)  # and would steal the core of a following 1-thread measurement
@@ -69,20 +77,33 @@ def bench_shape(c: int, hw: int, densities, threads, rounds: int, warmup: int, s
     rows = []
     for t in threads:
         dense = min(med[(t, "dense")], med[(t, "dense_cl")])
+        dense10 = min(p10[(t, "dense")], p10[(t, "dense_cl")])
+        dmin = min(mins[(t, "dense")], mins[(t, "dense_cl")])
         for d in densities:
             best = med[(t, ("cl", d))]
             rows.append({"shape": f"{c}->{c}, {hw}x{hw}", "threads": t, "density": d,
                          "actual density": round(masks[d].mean().item(), 4),
                          "dense NCHW (ms)": round(med[(t, "dense")], 3),
                          "dense NHWC (ms)": round(med[(t, "dense_cl")], 3),
-                         "sparse NHWC in (ms)": round(best, 3), "sparse NCHW in (ms)": round(med[(t, ("nchw", d))], 3),
+                         "native NHWC in (ms)": round(best, 3), "native NCHW in (ms)": round(med[(t, ("nchw", d))], 3),
+                         "torch kernel NHWC in (ms)": round(med[(t, ("torch", d))], 3),
                          "ratio": round(best / dense, 3), "ratio NCHW in": round(med[(t, ("nchw", d))] / dense, 3),
-                         "ratio p10": round(p10[(t, ("cl", d))] / min(p10[(t, "dense")], p10[(t, "dense_cl")]), 3),
-                         "ratio min": round(mins[(t, ("cl", d))] / min(mins[(t, "dense")], mins[(t, "dense_cl")]), 3),
+                         "ratio p10": round(p10[(t, ("cl", d))] / dense10, 3),
+                         "ratio min": round(mins[(t, ("cl", d))] / dmin, 3),
+                         "ratio torch kernel": round(med[(t, ("torch", d))] / dense, 3),
                          "target (d+0.15)": round(d + 0.15, 2) if d <= 0.5 else "",
                          "meets target": (best / dense <= d + 0.15) if d <= 0.5 else "",
                          "max abs err vs reference": f"{errs[d]:.1e}"})
     return rows
+
+
+def _uptime() -> str:
+    try:
+        import subprocess
+
+        return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
 
 
 def main(argv=None) -> int:
@@ -97,6 +118,10 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
+    backend = sample_interp_backend(torch.zeros(1))
+    print(f"sample_interp CPU backend: {backend}; {_uptime()}", flush=True)
+    if backend != "native":
+        print("warning: the native kernel is not built (make plugins): the 'native' columns run the torch kernel")
     threads = [int(v) for v in args.threads.split(",")]
     densities = [float(v) for v in args.densities.split(",")]
     rows = []
@@ -106,7 +131,8 @@ def main(argv=None) -> int:
         print(markdown_table(rows[-len(densities) * len(threads):]), flush=True)
     if args.json:
         write_json(args.json, {"command": "python scripts/bench_sparse.py " + " ".join(argv or sys.argv[1:]),
-                               "rows": rows, "threads": threads, "load_avg": list(os.getloadavg()), "torch": torch.__version__,
+                               "rows": rows, "threads": threads, "backend": sample_interp_backend(torch.zeros(1)),
+                               "uptime": _uptime(), "load_avg": list(os.getloadavg()), "torch": torch.__version__,
                                "python": platform.python_version(), "machine": platform.machine(),
                                "time_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())})
         print(f"wrote {args.json}")

@@ -51,7 +51,7 @@ def _load() -> ctypes.CDLL:
     lib.edge_sample_interp_cpu_gather.restype = i32
     lib.edge_sample_interp_cpu_gather.argtypes = [vp, vp, vp, vp, vp, vp, f32, vp, i64, vp, i32]
     lib.edge_sample_interp_cpu_interp.restype = i32
-    lib.edge_sample_interp_cpu_interp.argtypes = [vp, vp, i64, vp, vp, vp, vp, vp, f32, vp, i32]
+    lib.edge_sample_interp_cpu_interp.argtypes = [vp, vp, i64, vp, vp, vp, vp, vp, f32, vp, i32, i32]
     return lib
 
 
@@ -129,12 +129,14 @@ def _rows(lib, x: Tensor, weight: Tensor, bias: Tensor, pos: Tensor, p: int, gro
 @torch.no_grad()
 def sample_interp_cpu(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor, stride, padding, dilation,
                       groups: int, activation: int, window: int, lam: float, dense_above: float,
-                      threads: int | None = None) -> Tensor:
+                      threads: int | None = None, method: int = 0) -> Tensor:
     """The op on float32 CPU tensors (shapes already checked by edge.ops.sample_interp).
 
     x (Tensor[B, Cin, H, W], any strides), mask (Tensor[B, 1, Ho, Wo], > 0.5 = sampled),
     weight (Tensor[Cout, Cin/groups, kh, kw]), bias (Tensor[Cout]) -> Tensor[B, Cout, Ho, Wo] with
-    channels-last strides. ``threads`` None = ``torch.get_num_threads()``.
+    channels-last strides. ``threads`` None = ``torch.get_num_threads()``. ``method``: how the interpolation
+    sums the neighbours, 1 pull (per unsampled position), 2 separable (horizontal then vertical pass), 0 the
+    cheaper of the two for the mask's density (the results agree to float rounding).
     """
     lib = _lib()
     if lib is None:
@@ -162,5 +164,5 @@ def sample_interp_cpu(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor, str
         rows = x.new_empty(0, cout)
     rows = rows.contiguous()  # read as a raw (P, Cout) array
     out = x.new_empty(b, ho, wo, cout)
-    _call(lib, lib.edge_sample_interp_cpu_interp(_ptr(rows), _ptr(pos), p, _ptr(rowmap), *args, _ptr(out), threads))
+    _call(lib, lib.edge_sample_interp_cpu_interp(_ptr(rows), _ptr(pos), p, _ptr(rowmap), *args, _ptr(out), method, threads))
     return out.permute(0, 3, 1, 2)

@@ -174,23 +174,24 @@ def test_bad_input_is_rejected_with_the_reason(ref_lib, kwargs, message):
 
 # ---- fast CPU path of torch.ops.edge.sample_interp (plugins/sample_interp/sample_interp_cpu.cpp) ---------------
 
-def _fast(x, mask, weight, bias, c, threads=None):
+def _fast(x, mask, weight, bias, c, threads=None, method=0):
     from edge.native.sample_interp_cpu import sample_interp_cpu
     from edge.ops.sample_interp import DENSE_ABOVE
 
     return sample_interp_cpu(x, mask, weight, bias, c["stride"], c["padding"], c["dilation"], c["groups"],
-                             c["activation"], c["window"], c["lam"], DENSE_ABOVE, threads)
+                             c["activation"], c["window"], c["lam"], DENSE_ABOVE, threads, method)
 
 
-@settings(max_examples=60, deadline=None)
-@given(case=interp_case(), channels_last=st.booleans(), threads=st.sampled_from([1, 2]))
-def test_fast_cpu_path_matches_dense_reference(ref_lib, case, channels_last, threads):
+@settings(max_examples=80, deadline=None)
+@given(case=interp_case(), channels_last=st.booleans(), threads=st.sampled_from([1, 2]),
+       method=st.sampled_from([0, 1, 2]))  # interpolation: auto / pull / separable
+def test_fast_cpu_path_matches_dense_reference(ref_lib, case, channels_last, threads, method):
     from edge.ops.sample_interp import sample_interp_reference
 
     x, mask, weight, bias = make_inputs(case)
     if channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
-    got = _fast(x, mask, weight, bias, case, threads)
+    got = _fast(x, mask, weight, bias, case, threads, method)
     want = sample_interp_reference(x, mask, weight, bias, **attrs(case))
     assert got.shape == want.shape
     torch.testing.assert_close(got, want, rtol=0, atol=FP32_TOL * scale(want))
@@ -211,6 +212,10 @@ def test_fast_cpu_path_wide_layers(ref_lib, cout, density):
     for xx in (x, x.contiguous(), x.contiguous(memory_format=torch.channels_last)):
         got = sample_interp_sparse(xx, mask, weight, bias, **kw, backend="native")
         torch.testing.assert_close(got, want, rtol=0, atol=FP32_TOL * scale(want))
+    for method in (1, 2):  # pull and separable interpolation, whatever the automatic choice
+        c = {**kw, "stride": [1, 1], "padding": [1, 1], "dilation": [1, 1]}
+        torch.testing.assert_close(_fast(x, mask, weight, bias, c, 2, method), want, rtol=0,
+                                   atol=FP32_TOL * scale(want))
     if density == 1.0:  # an all-ones mask is exactly the (activated) convolution
         assert torch.equal(got, torch.relu(torch.nn.functional.conv2d(xx, weight, bias, padding=1)))
 
@@ -234,6 +239,15 @@ def test_custom_op_runs_the_fast_path_when_built(ref_lib, monkeypatch):
     sample_interp(x, mask, weight, bias, padding=1)
     assert calls == [1]
     assert sample_interp_backend(x.double(), weight.double(), "auto") == "torch"  # float32 only
+
+
+def test_interpolation_method_is_checked(ref_lib):
+    from edge.native.sample_interp_cpu import sample_interp_cpu
+
+    x, weight, bias = torch.randn(1, 2, 5, 5), torch.randn(2, 2, 1, 1), torch.randn(2)
+    with pytest.raises(InputError, match="method must be 0"):
+        sample_interp_cpu(x, torch.zeros(1, 1, 5, 5), weight, bias, [1, 1], [0, 0], [1, 1], 1, 0, 3, 0.5, 0.7,
+                          method=3)
 
 
 def test_weight_changed_in_place_is_not_served_from_the_cache(ref_lib):
