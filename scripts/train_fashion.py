@@ -1,22 +1,28 @@
 #!/usr/bin/env python3
-"""Train a small ResNet (ResNet-18 structure, 3x3 stem, widths w..8w) on Fashion-MNIST, convert it to
-each efficient form, distil each form from it, and measure test accuracy, parameters, FLOPs and CPU
-latency (batch 1 and 32). Writes a JSON file and prints a Markdown table.
+"""Train a small ResNet on Fashion-MNIST, convert it to each efficient form, fine-tune each form from it,
+and measure test accuracy (right after conversion and after fine-tuning), parameters, FLOPs and CPU latency
+(batch 1 and 32, all models timed side by side in interleaved rounds). Writes JSON, prints Markdown.
 
     python scripts/train_fashion.py --out results/fashion_forms.json
 
-Data: the Debian dataset-fashion-mnist IDX files (/usr/share/datasets/fashion-mnist). Defaults: the
-full 60k training set for the baseline, the full 10k test set for evaluation, and a wall-clock budget per
-form for distillation (the step count follows from a timed probe on a copy of the student; it is
-reported). Sample-interp students get a Gumbel temperature schedule from 1 to ``--tau-end`` over their
-steps, so the relaxed training masks become near-hard like the inference masks.
+Data: the Debian dataset-fashion-mnist IDX files (/usr/share/datasets/fashion-mnist); the full 60k
+training set, evaluation on the full 10k test set. Everything runs for a fixed number of steps (no
+wall-clock budgets), on ``--threads`` threads (default 1), so results are reproducible. Per form:
+
+1. conversion with the teacher's weights where shapes allow (SPConv: ``init_from_conv`` +
+   ``calibrate_spconv``; CSP: stem and classifier; sample-interp: every weight, masks all-ones);
+2. stage-wise fitting (``fit_stages``, ``--fit-steps``) for the forms whose stages changed (CSP, SPConv);
+3. distillation (``edge.forms.distill``: soft targets + labels, cosine LR, BN recalibration) for
+   ``--distill-epochs``; sample-interp students get a sparsity loss (``sample_interp@W`` or
+   ``sample_interp@W:TARGET`` for the density-budget form) and a Gumbel temperature decaying to
+   ``--tau-end`` over their steps.
+FLOPs are counted by ``torch.utils.flop_counter`` on real test images; for sample-interp that is what the
+sparse kernel executes at the measured hard-mask density (SPEC §4), not the dense count.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
-import math
 import platform
 import sys
 import time
@@ -28,15 +34,20 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edge.flops import count_flops
-from edge.forms.distill import distill, evaluate
+from edge.forms.distill import distill, evaluate, fit_stages, recalibrate_bn
 from edge.forms.zoo import apply_form, fashion_resnet
 from edge.io import markdown_table, write_json
 from edge.models.fashion_cnn import load_fashion_mnist
 
 MEAN, STD = 0.2860, 0.3530
+STAGES = ("layer1", "layer2", "layer3", "layer4")
+COLUMNS = ["model", "acc converted (%)", "acc staged (%)", "test acc (%)", "acc delta", "params", "MFLOPs/image",
+           "FLOPs ratio", "mask density", "latency b1 (ms)", "b1 ratio", "latency b32 (ms)", "b32 ratio",
+           "distill steps"]
 
 
 def tensors(split: str, n: int | None):
+    """(x Tensor[N, 1, 28, 28] normalised, y Tensor[N]) of the first ``n`` images (0/None: all)."""
     x, y = load_fashion_mnist(split)
     x = torch.from_numpy(x.copy()).float().div_(255).sub_(MEAN).div_(STD).unsqueeze(1)
     y = torch.from_numpy(y.copy())
@@ -61,6 +72,8 @@ class Progress:
 
 
 class Batches:
+    """Mini-batches (x, y) of tensors; reshuffled (seeded) every pass when ``shuffle``."""
+
     def __init__(self, x, y, batch: int, shuffle: bool, seed: int = 0):
         self.x, self.y, self.batch, self.shuffle = x, y, batch, shuffle
         self.g = torch.Generator().manual_seed(seed)
@@ -75,138 +88,155 @@ class Batches:
             yield self.x[j], self.y[j]
 
 
-def _sgd_step(model, opt, x, y) -> float:
-    loss = F.cross_entropy(model(x), y)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    return float(loss.detach())
-
-
-def baseline_steps(width: int, data, seconds: float, cap: int, probes: int = 4) -> int:
-    """Steps that fit in ``seconds``, from timed steps of a throw-away model (capped at ``cap``)."""
-    model = fashion_resnet(width=width).train()
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    ts = []
-    for i, (x, y) in enumerate(data):
-        t = time.perf_counter()
-        _sgd_step(model, opt, x, y)
-        ts.append(time.perf_counter() - t)
-        if i >= probes:
-            break
-    per = sorted(ts[1:])[len(ts[1:]) // 2]
-    return max(20, min(cap, int(seconds / per)))
-
-
-def train_baseline(model, data, steps: int, lr: float, test=None):
-    """AdamW + one-cycle over ``steps`` steps (epochs of ``data`` repeated, the last one possibly cut)."""
+def train_baseline(model, data, epochs: int, lr: float, test=None):
+    """AdamW + one-cycle over ``epochs`` passes of ``data``; prints loss (and test accuracy) per epoch."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
-    done, ep = 0, 0
-    while done < steps:
-        ep += 1
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * len(data))
+    for ep in range(1, epochs + 1):
         model.train()
-        t0, tot, n = time.perf_counter(), 0.0, 0
+        t0, tot = time.perf_counter(), 0.0
         for x, y in Progress(data, f"baseline epoch {ep}"):
-            tot, n = tot + _sgd_step(model, opt, x, y), n + 1
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
             sched.step()
-            done += 1
-            if done >= steps:
-                break
-        print(f"baseline epoch {ep}: {n} steps, loss {tot / n:.4f} ({time.perf_counter() - t0:.0f} s)", flush=True)
+            tot += float(loss.detach())
+        print(f"baseline epoch {ep}: loss {tot / len(data):.4f} ({time.perf_counter() - t0:.0f} s)", flush=True)
         if test is not None:
             print(f"  test acc {100 * evaluate(model, test)['acc']:.2f} %", flush=True)
     return model.eval()
 
 
-@torch.no_grad()
-def latency_ms(model, x, reps: int) -> float:
-    """Median wall time (ms) of model(x) over ``reps`` runs after one warm-up."""
-    model(x)
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        model(x)
-        ts.append(time.perf_counter() - t)
-    return sorted(ts)[len(ts) // 2] * 1e3
+def acc(model, test) -> float:
+    return round(100 * evaluate(model, test)["acc"], 2)
 
 
 @torch.no_grad()
-def measure(name: str, model, test, reps: int) -> dict:
+def costs(model, x) -> dict:
+    """Params, FLOPs per image on real images ``x`` and, for sample-interp, per-mask hard densities."""
+    from edge.forms.sample_interp import SampleInterpBlock
+
     model.eval()
-    ev = evaluate(model, test)
-    x = test.x[:32]  # real images: sample-interp masks (hence FLOPs) depend on the input
-    flops = count_flops(model, x) / len(x)
-    row = {"model": name, "test acc (%)": round(100 * ev["acc"], 2), "params": sum(p.numel() for p in model.parameters()),
-           "MFLOPs/image": round(flops / 1e6, 2), "latency b1 (ms)": round(latency_ms(model, x[:1], reps), 2),
-           "latency b32 (ms)": round(latency_ms(model, x, max(3, reps // 4)), 2)}
-    if ev["density"] is not None:
-        row["mask density"] = round(ev["density"], 3)
-    return row
+    out = {"params": sum(p.numel() for p in model.parameters()),
+           "MFLOPs/image": round(count_flops(model, x) / len(x) / 1e6, 3)}
+    blocks = [(n, b) for n, b in model.named_modules() if isinstance(b, SampleInterpBlock)]
+    if blocks:
+        model(x)
+        out["densities"] = {n: [round(float(m.mean()), 3) for m in b.last_masks] for n, b in blocks}
+    return out
 
 
-def step_seconds(student, teacher, data, sparsity_weight, lr: float, probes: int = 1) -> float:
-    """Median seconds of one distillation step, timed on a deep copy of ``student`` (left untouched)."""
-    probe = copy.deepcopy(student)
-    ts = []
-    for i in range(probes + 1):
-        t = time.perf_counter()
-        distill(probe, teacher, data, lr=lr, sparsity_weight=sparsity_weight, max_steps=1, bn_batches=1,
-                progress=False)
-        ts.append(time.perf_counter() - t)
-    return sorted(ts[1:])[len(ts[1:]) // 2]
+@torch.no_grad()
+def interleaved_latency(models: dict, x, rounds: int, reps: int) -> dict:
+    """Median ms of batch 1 and batch ``len(x)`` per model, measured in interleaved rounds (each round
+    times every model once, so load changes hit all models alike)."""
+    for m in models.values():
+        m.eval()
+        m(x[:1])
+        m(x)
+    t1 = {k: [] for k in models}
+    tb = {k: [] for k in models}
+    for _ in range(rounds):
+        for k, m in models.items():
+            ts = []
+            for i in range(reps):
+                t = time.perf_counter()
+                m(x[i % len(x):i % len(x) + 1])
+                ts.append(time.perf_counter() - t)
+            t1[k].append(sorted(ts)[len(ts) // 2])
+            t = time.perf_counter()
+            m(x)
+            tb[k].append(time.perf_counter() - t)
+    return {k: (_median_ms(t1[k]), _median_ms(tb[k])) for k in models}
 
 
-def temperature_schedule(student, steps: int, tau_end: float) -> None:
-    """Sample-interp mask heads: Gumbel temperature decays from its value to ``tau_end`` over ``steps``."""
-    from edge.forms.sample_interp import MaskHead
-
-    for m in student.modules():
-        if isinstance(m, MaskHead):
-            m.decay = (tau_end / float(m.temperature)) ** (1.0 / max(steps, 1))
+def _median_ms(v: list[float]) -> float:
+    return sorted(v)[len(v) // 2] * 1e3
 
 
-def distill_form(spec, teacher, train, args) -> tuple:
+def parse_form(spec: str) -> tuple[str, float | None, float | None]:
+    """``"sample_interp@0.5:0.4"`` -> ("sample_interp", weight 0.5, target 0.4); ``"csp"`` -> ("csp", None, None)."""
     form, _, w = spec.partition("@")
-    sw = float(w) if w else None
+    weight, _, target = w.partition(":")
+    return form, (float(weight) if weight else None), (float(target) if target else None)
+
+
+def convert(spec: str, teacher, train, test, args) -> tuple:
+    """Convert, measure the accuracy right after conversion, fit stages; -> (student, report, info)."""
+    from edge.forms.spconv import calibrate_spconv
+
+    form, _, _ = parse_form(spec)
     student, report = apply_form(teacher, form)
+    info = {}
+    if form.startswith("spconv"):
+        calibrate_spconv(student, train, args.bn_batches)
+    elif form.startswith("csp"):
+        recalibrate_bn(student, train, args.bn_batches)
+    info["acc converted (%)"] = acc(student, test)
+    if args.fit_steps and not form.startswith("sample_interp"):
+        t0 = time.perf_counter()
+        info["stage losses"] = [round(v, 4) for v in fit_stages(student, teacher, Progress(train, f"{spec} fit"),
+                                                                 STAGES, args.fit_steps, args.distill_lr)]
+        recalibrate_bn(student, train, args.bn_batches)
+        info["acc staged (%)"] = acc(student, test)
+        info["fit (s)"] = round(time.perf_counter() - t0, 1)
+    return student, report, info
+
+
+def run_form(spec: str, teacher, train, test, args) -> tuple:
+    _, sw, target = parse_form(spec)
     t0 = time.perf_counter()
-    per_step = step_seconds(student, teacher, train, sw, args.distill_lr)
-    steps = args.distill_steps or max(10, int(args.distill_seconds / per_step))
-    steps = min(steps, args.distill_epochs * len(train)) if args.distill_epochs else steps
-    print(f"{spec}: {len(report.replaced)} replaced, {per_step:.2f} s/step -> {steps} steps "
-          f"({steps / len(train):.2f} epochs)", flush=True)
-    if sw is not None:
-        temperature_schedule(student, steps, args.tau_end)
-    res = distill(student, teacher, Progress(train, spec), epochs=math.ceil(steps / len(train)), lr=args.distill_lr,
-                  sparsity_weight=sw, max_steps=steps, progress=False)
-    return student, report, res, steps, time.perf_counter() - t0
+    student, report, info = convert(spec, teacher, train, test, args)
+    print(f"{spec}: {len(report.replaced)} replaced; {info}", flush=True)
+    steps = args.distill_steps or args.distill_epochs * len(train)
+    res = distill(student, teacher, Progress(train, spec), epochs=-(-steps // len(train)), lr=args.distill_lr,
+                  sparsity_weight=sw, sparsity_target=target, tau_end=args.tau_end if sw is not None else None,
+                  feature_layers=list(STAGES) if args.feature_weight else None,
+                  feature_weight=args.feature_weight or None, max_steps=steps, bn_batches=args.bn_batches,
+                  progress=False)
+    info.update({"distill steps": res.steps, "distill (s)": round(time.perf_counter() - t0, 1),
+                 "history": res.history, "replaced": len(report.replaced), "skipped": len(report.skipped)})
+    return student, info
+
+
+def finish(rows: list[dict], lat: dict | None) -> None:
+    """Deltas and ratios against the baseline row (and latency columns when measured)."""
+    base = rows[0]
+    for r in rows:
+        r["acc delta"] = round(r["test acc (%)"] - base["test acc (%)"], 2)
+        r["FLOPs ratio"] = round(r["MFLOPs/image"] / base["MFLOPs/image"], 3)
+        if lat:
+            (b1, b32), (r1, r32) = lat[r["model"]], lat[base["model"]]
+            r.update({"latency b1 (ms)": round(b1, 2), "b1 ratio": round(b1 / r1, 2),
+                      "latency b32 (ms)": round(b32, 2), "b32 ratio": round(b32 / r32, 2)})
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=Path("results/fashion_forms.json"))
     ap.add_argument("--width", type=int, default=8, help="channels of the first stage (default 8)")
+    ap.add_argument("--layers", default="1,1,1,1", help="blocks per stage (default 1,1,1,1: ResNet-10)")
     ap.add_argument("--train-samples", type=int, default=0, help="0 means all 60k")
     ap.add_argument("--test-samples", type=int, default=0, help="0 means all 10k")
-    ap.add_argument("--epochs", type=int, default=4, help="baseline epochs (a cap when --train-seconds is set)")
-    ap.add_argument("--train-seconds", type=float, default=0.0,
-                    help="baseline wall-clock budget; the step count follows from timed probe steps (0: epochs)")
+    ap.add_argument("--epochs", type=int, default=5, help="baseline epochs")
     ap.add_argument("--lr", type=float, default=3e-3, help="baseline peak learning rate (one-cycle)")
-    ap.add_argument("--distill-seconds", type=float, default=120.0,
-                    help="wall-clock budget per form; the step count follows from a timed probe")
-    ap.add_argument("--distill-steps", type=int, default=0, help="fixed steps per form (overrides seconds)")
-    ap.add_argument("--distill-epochs", type=int, default=0, help="cap on the steps, in epochs (0: none)")
+    ap.add_argument("--teacher", type=Path, help="load this trained baseline (torch.save'd module) instead")
+    ap.add_argument("--save-teacher", type=Path, help="save the trained baseline here")
+    ap.add_argument("--fit-steps", type=int, default=200, help="stage-wise fitting steps (CSP, SPConv; 0: none)")
+    ap.add_argument("--distill-epochs", type=int, default=2, help="distillation epochs per form")
+    ap.add_argument("--distill-steps", type=int, default=0, help="fixed steps per form (overrides epochs)")
     ap.add_argument("--distill-lr", type=float, default=3e-3)
+    ap.add_argument("--feature-weight", type=float, default=0.0, help="stage feature matching weight (0: off)")
     ap.add_argument("--tau-end", type=float, default=0.1, help="final Gumbel temperature (sample-interp)")
+    ap.add_argument("--bn-batches", type=int, default=50, help="batches for BN recalibration")
     ap.add_argument("--batch-size", type=int, default=128)
-    ap.add_argument("--forms", default="spconv=0.5,spconv=0.25,csp,sample_interp@0.02,sample_interp@0.05",
-                    help="comma-separated forms; sample_interp@W sets the sparsity weight W")
-    ap.add_argument("--budget-seconds", type=float, default=0.0,
-                    help="whole-run budget: forms whose distillation would end past it are skipped and listed "
-                         "(0: none); the JSON is rewritten after every row")
-    ap.add_argument("--reps", type=int, default=20, help="latency repetitions (batch 1)")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--forms", default="csp,spconv=0.5,spconv=0.25,sample_interp@2:0.6,sample_interp@2:0.4",
+                    help="comma-separated forms; sample_interp@W[:T] sets the sparsity weight W (and target T)")
+    ap.add_argument("--flop-images", type=int, default=500, help="test images the FLOPs are counted on")
+    ap.add_argument("--rounds", type=int, default=15, help="interleaved latency rounds")
+    ap.add_argument("--reps", type=int, default=5, help="batch-1 repetitions per round")
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -216,45 +246,45 @@ def main(argv=None) -> int:
     xte, yte = tensors("test", args.test_samples)
     train = Batches(xtr, ytr, args.batch_size, True, args.seed)
     test = Batches(xte, yte, 500, False)
-    steps = args.epochs * len(train)
-    if args.train_seconds:
-        steps = baseline_steps(args.width, train, args.train_seconds, steps)
-    print(f"baseline: {steps} steps of batch {args.batch_size} ({steps / len(train):.2f} epochs)", flush=True)
-    teacher = train_baseline(fashion_resnet(width=args.width), train, steps, args.lr, test)
-    details_base = {"steps": steps, "epochs": round(steps / len(train), 3)}
-    print(f"baseline trained ({time.perf_counter() - t_start:.0f} s)", flush=True)
-    rows = [measure("baseline", teacher, test, args.reps)]
-    print(markdown_table(rows), flush=True)
-    details, skipped = {}, []
+    if args.teacher:
+        teacher = torch.load(args.teacher, map_location="cpu", weights_only=False).eval()
+    else:
+        layers = tuple(int(v) for v in args.layers.split(","))
+        teacher = train_baseline(fashion_resnet(width=args.width, layers=layers), train, args.epochs, args.lr, test)
+        if args.save_teacher:
+            torch.save(teacher, args.save_teacher)
+    print(f"baseline ready ({time.perf_counter() - t_start:.0f} s)", flush=True)
+    ximg = xte[:args.flop_images]
+    rows = [{"model": "baseline", "test acc (%)": acc(teacher, test), **costs(teacher, ximg)}]
+    models, details = {"baseline": teacher}, {}
 
-    def save():
-        base = rows[0]
-        for r in rows:
-            r["acc delta"] = round(r["test acc (%)"] - base["test acc (%)"], 2)
-            r["FLOPs ratio"] = round(r["MFLOPs/image"] / base["MFLOPs/image"], 3)
+    def save(lat=None):
+        finish(rows, lat)
         write_json(args.out, {"command": " ".join(["python", "scripts/train_fashion.py"] + (argv or sys.argv[1:])),
                               "args": {k: str(v) for k, v in vars(args).items()}, "rows": rows,
-                              "baseline": details_base, "details": details, "skipped (budget)": skipped,
-                              "seconds": round(time.perf_counter() - t_start, 1),
+                              "details": details, "seconds": round(time.perf_counter() - t_start, 1),
                               "env": {"torch": torch.__version__, "python": platform.python_version(),
                                       "machine": platform.machine(), "threads": torch.get_num_threads()}})
 
     save()
     for spec in [f for f in args.forms.split(",") if f]:
-        left = args.budget_seconds - (time.perf_counter() - t_start)
-        if args.budget_seconds and left < 1.5 * args.distill_seconds:
-            print(f"{spec}: skipped, {left:.0f} s of the budget left", flush=True)
-            skipped.append(spec)
-            continue
-        student, report, res, steps, secs = distill_form(spec, teacher, train, args)
-        row = measure(spec, student, test, args.reps)
-        row["distill steps"], row["distill (s)"] = steps, round(secs, 1)
+        student, info = run_form(spec, teacher, train, test, args)
+        c = costs(student, ximg)
+        row = {"model": spec, "acc converted (%)": info["acc converted (%)"], "acc staged (%)": info.get("acc staged (%)"),
+               "test acc (%)": acc(student, test), **{k: v for k, v in c.items() if k != "densities"}}
+        if "densities" in c:
+            row["mask density"] = round(evaluate(student, test)["density"], 3)
+            info["densities"] = c["densities"]
+        row["distill steps"] = info["distill steps"]
+        row = {k: v for k, v in row.items() if v is not None}
         rows.append(row)
-        details[spec] = {"replaced": len(report.replaced), "skipped": len(report.skipped), "history": res.history}
-        print(markdown_table(rows[-1:]), f"({time.perf_counter() - t_start:.0f} s total)", flush=True)
+        models[spec], details[spec] = student, info
+        print(markdown_table([{k: v for k, v in row.items()}]), f"({time.perf_counter() - t_start:.0f} s total)",
+              flush=True)
         save()
-    save()
-    print(markdown_table(rows))
+    lat = interleaved_latency(models, xte[:32], args.rounds, args.reps)
+    save(lat)
+    print(markdown_table(rows, COLUMNS))
     print(f"wrote {args.out} ({time.perf_counter() - t_start:.0f} s)")
     return 0
 

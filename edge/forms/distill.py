@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from edge.errors import InputError, ModelLoadError
 from edge.io import atomic_path
 
-__all__ = ["DistillResult", "distill", "evaluate", "kd_loss", "recalibrate_bn"]
+__all__ = ["DistillResult", "distill", "evaluate", "fit_stages", "kd_loss", "recalibrate_bn"]
 
 
 @dataclass
@@ -178,19 +178,95 @@ def _resume(path: Path, student, opt, sched) -> tuple[int, int, list]:
                              f"resume=False to start over") from e
 
 
+def _stage_io(model: nn.Module, names) -> tuple[list, dict]:
+    """Forward hooks storing (input, output) of the named modules of ``model`` -> (handles, store)."""
+    store: dict[str, tuple[Tensor, Tensor]] = {}
+
+    def hook(name):
+        def fn(mod, inp, out):
+            store[name] = (inp[0], out)
+        return fn
+
+    return [model.get_submodule(n).register_forward_hook(hook(n)) for n in names], store
+
+
+def fit_stages(student: nn.Module, teacher: nn.Module, data: Iterable, stages=None, steps: int | None = None,
+               lr: float | None = None, device=None) -> list[float]:
+    """Fit each named stage of ``student`` to its namesake in ``teacher`` (stage-wise distillation).
+
+    Every stage is fed the teacher's input of that stage and regresses the teacher's output (MSE divided
+    by the mean square of the target, summed over stages), all stages at once, AdamW with a cosine
+    schedule. A converted stage that has no weights in common with its source (a CSP stage replacing a
+    ResNet stage) thereby starts close to it before end-to-end distillation. Stages must keep their
+    input/output shapes. Defaults: stages layer1..layer4, steps ``len(data)``, lr 3e-3. Returns the mean
+    normalised loss of each stage over the last 20 steps.
+    """
+    names = list(stages or ("layer1", "layer2", "layer3", "layer4"))
+    mods = dict(student.named_modules())
+    missing = [n for n in names if n not in mods or n not in dict(teacher.named_modules())]
+    if missing:
+        raise InputError(f"fit_stages: stages {missing} not found in both student and teacher")
+    total = steps or (len(data) if hasattr(data, "__len__") else 100)
+    params = [p for n in names for p in mods[n].parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr or 3e-3, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s / total, 1.0))))
+    handles, store = _stage_io(teacher, names)
+    teacher.eval()
+    student.train()
+    recent: list[list[float]] = []
+    try:
+        done = 0
+        while done < total:
+            for batch in data:
+                x, _ = _split(batch)
+                with torch.no_grad():
+                    teacher(x.to(device) if device else x)
+                losses = [F.mse_loss(mods[n](store[n][0]), store[n][1]) / store[n][1].pow(2).mean().clamp_min(1e-8)
+                          for n in names]
+                opt.zero_grad(set_to_none=True)
+                sum(losses).backward()
+                opt.step()
+                sched.step()
+                recent = (recent + [[float(v.detach()) for v in losses]])[-20:]
+                done += 1
+                if done >= total:
+                    break
+    finally:
+        for h in handles:
+            h.remove()
+    return [sum(r[i] for r in recent) / len(recent) for i in range(len(names))]
+
+
+def _tau_schedule(student: nn.Module, steps: int | None, tau_end: float | None) -> None:
+    """Sample-interp mask heads: Gumbel temperature decays geometrically to ``tau_end`` over ``steps``."""
+    from edge.forms.sample_interp import MaskHead
+
+    if tau_end is None or not steps:
+        return
+    if tau_end <= 0:
+        raise InputError(f"distill: tau_end must be > 0, got {tau_end}")
+    for m in student.modules():
+        if isinstance(m, MaskHead):
+            m.decay = (tau_end / float(m.temperature)) ** (1.0 / steps)
+
+
 def distill(student: nn.Module, teacher: nn.Module, data: Iterable, epochs: int | None = None,
             lr: float | None = None, temperature: float | None = None, alpha: float | None = None,
             feature_layers=None, feature_weight: float | None = None, sparsity_weight: float | None = None,
             eval_data: Iterable | None = None, bn_data: Iterable | None = None, bn_batches: int | None = None,
             checkpoint=None, resume: bool = True, max_steps: int | None = None, progress: bool = True,
-            mask_lr_scale: float | None = None, device=None) -> DistillResult:
+            mask_lr_scale: float | None = None, device=None, tau_end: float | None = None,
+            sparsity_target: float | None = None) -> DistillResult:
     """Fine-tune ``student`` (in place) to mimic ``teacher`` on ``data`` (batches of x or (x, y)).
 
     Defaults: epochs 1, lr 1e-3 (AdamW, cosine schedule over the run), temperature 4, alpha 0.9 with
     labels, feature_weight 1.0 when feature_layers are given, sparsity_weight 0.05 for sample-interp
     students, bn_batches 50 of ``bn_data`` (default ``data``), mask_lr_scale 10 (the mask heads and
     interpolation kernels of sample-interp students learn 10x faster, so that a short fine-tuning moves
-    them away from their all-sampled start). Returns a :class:`DistillResult`.
+    them away from their all-sampled start). ``tau_end``: the sample-interp Gumbel temperature decays
+    geometrically from its current value to ``tau_end`` over the run's steps (None: the form's own
+    x0.99998 per step, far too slow for a short fine-tune); ``sparsity_target``: see
+    :func:`edge.forms.sparsity_loss` (None: the SPEC loss). Returns a :class:`DistillResult`.
     """
     epochs, lr, temp = epochs or 1, lr or 1e-3, temperature or 4.0
     fw = (1.0 if feature_layers else 0.0) if feature_weight is None else float(feature_weight)
@@ -209,11 +285,12 @@ def distill(student: nn.Module, teacher: nn.Module, data: Iterable, epochs: int 
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt and resume and ckpt.exists():
         start, steps, history = _resume(ckpt, student, opt, sched)
+    _tau_schedule(student, (total - steps) if total else None, tau_end)
     fs, ft = (_Features(student, feature_layers), _Features(teacher, feature_layers)) if fw else (None, None)
     try:
         for epoch in range(start, epochs):
-            history.append(_epoch(student, teacher, data, opt, sched, temp, alpha, fs, ft, fw, sw, device,
-                                  progress, epoch, max_steps, steps))
+            history.append(_epoch(student, teacher, data, opt, sched, temp, alpha, fs, ft, fw, (sw, sparsity_target),
+                                  device, progress, epoch, max_steps, steps))
             steps += history[-1]["steps"]
             if ckpt:
                 _save(ckpt, student, opt, sched, epoch + 1, steps, history)
@@ -253,8 +330,8 @@ def _epoch(student, teacher, data, opt, sched, temp, alpha, fs, ft, fw, sw, devi
             parts["ce"] = (1 - a) * F.cross_entropy(s, y.to(s.device))
         if fw:
             parts["feat"] = fw * sum(F.mse_loss(fs.out[k], ft.out[k]) for k in ft.out) / max(len(ft.out), 1)
-        if sw:
-            parts["sparsity"] = sparsity_loss(student, sw)
+        if sw[0]:
+            parts["sparsity"] = sparsity_loss(student, sw[0], sw[1])
         loss = sum(parts.values())
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from edge.errors import InputError
 from edge.forms.report import ConversionReport, excluded, set_submodule
 
-__all__ = ["SPConv3x3", "spconv_eligible", "spconv_params", "to_spconv"]
+__all__ = ["SPConv3x3", "calibrate_spconv", "init_from_conv", "spconv_eligible", "spconv_params", "to_spconv"]
 
 
 def spconv_params(cin: int, cout: int, alpha: float) -> int:
@@ -111,9 +111,62 @@ def _why_not(conv: nn.Module, alpha: float) -> str | None:
     return spconv_eligible(conv.in_channels, conv.out_channels, conv.stride[0], alpha)
 
 
+@torch.no_grad()
+def init_from_conv(sp: SPConv3x3, conv: nn.Conv2d) -> SPConv3x3:
+    """Initialise ``sp`` from the 3x3 conv it replaces (weight W: Tensor[Cout, Cin, 3, 3]); returns ``sp``.
+
+    - group-wise 3x3 (2 groups): the diagonal blocks of W on the representative channels,
+      ``W[:Cout/2, :a/2]`` and ``W[Cout/2:, a/2:a]``;
+    - pointwise on the representative channels: the spatial sums of the off-diagonal blocks (the part of
+      W the 2-group conv cannot hold), zeros on the diagonal;
+    - redundant 1x1 (with bias): the spatial sums of ``W[:, a:]``, bias = the conv's bias or 0;
+    - both inner BNs scale by 2 (``weight = 2``): with fusion weights near 1/2 the output is then close
+      to ``U3 + U1``, i.e. the original conv with its 3x3 kernels reduced to 1x1 where SPConv has no 3x3.
+    :func:`calibrate_spconv` makes the inner BNs pass their data through unchanged (x2) in both modes.
+    """
+    w = conv.weight.to(sp.gwc.weight.dtype)
+    a, co = sp.inplanes_3x3, sp.out_channels
+    h, ha = co // 2, a // 2
+    sp.gwc.weight.copy_(torch.cat([w[:h, :ha], w[h:, ha:a]]))
+    pw = torch.zeros_like(sp.pwc.weight)
+    pw[:h, ha:a, 0, 0] = w[:h, ha:a].sum((2, 3))
+    pw[h:, :ha, 0, 0] = w[h:, :ha].sum((2, 3))
+    sp.pwc.weight.copy_(pw)
+    sp.conv1x1.weight.copy_(w[:, a:].sum((2, 3), keepdim=True))
+    sp.conv1x1.bias.copy_(conv.bias if conv.bias is not None else torch.zeros(co))
+    for bn in (sp.bn_rep, sp.bn_red):
+        bn.weight.fill_(2.0)
+        bn.bias.zero_()
+    return sp
+
+
+@torch.no_grad()
+def calibrate_spconv(model: nn.Module, data, batches: int | None = None) -> int:
+    """Make the inner BNs of every :class:`SPConv3x3` of ``model`` an identity x2 on ``data`` (batches of
+    x or (x, y)), then re-estimate all BN statistics; returns the SPConv modules touched.
+
+    Pass 1 estimates each inner BN's running mean/var; setting ``weight = 2 sqrt(var + eps)``,
+    ``bias = 2 mean`` makes ``BN(U) = 2U`` (eval mode, and train mode for batches like the data); pass 2
+    (:func:`edge.forms.distill.recalibrate_bn`) re-estimates every BN, so the block BNs after each SPConv
+    see its new output. Run it right after :func:`to_spconv`, before fine-tuning.
+    """
+    from edge.forms.distill import recalibrate_bn
+
+    mods = [m for m in model.modules() if isinstance(m, SPConv3x3)]
+    if not mods:
+        raise InputError(f"calibrate_spconv: {type(model).__name__} has no SPConv3x3; convert it with to_spconv")
+    recalibrate_bn(model, data, batches)
+    for m in mods:
+        for bn in (m.bn_rep, m.bn_red):
+            bn.weight.copy_(2 * torch.sqrt(bn.running_var + bn.eps))
+            bn.bias.copy_(2 * bn.running_mean)
+    recalibrate_bn(model, data, batches)
+    return len(mods)
+
+
 def to_spconv(model: nn.Module, alpha: float | None = None, inplace: bool = False, exclude=None,
-              return_report: bool = False):
-    """Replace every eligible 3x3 ``nn.Conv2d`` of ``model`` by a :class:`SPConv3x3` (fresh weights).
+              return_report: bool = False, init: str | None = None):
+    """Replace every eligible 3x3 ``nn.Conv2d`` of ``model`` by a :class:`SPConv3x3`.
 
     Eligible: 3x3, groups 1, dilation 1, padding 1, stride 1 or 2, ``int(alpha*Cin)`` even >= 2, Cout
     even. The surrounding BN/ReLU are kept (the block's own BN follows, as in the paper). A conv with a
@@ -124,10 +177,16 @@ def to_spconv(model: nn.Module, alpha: float | None = None, inplace: bool = Fals
         alpha: None means 0.5.
         exclude: fnmatch patterns of module paths to keep (e.g. ``["conv1"]``); None means none.
         return_report: also return the :class:`ConversionReport`.
+        init: "conv" (default): each SPConv starts from the weights of the conv it replaces
+            (:func:`init_from_conv`; then :func:`calibrate_spconv` on some data); "fresh": default
+            PyTorch initialisation.
     """
     alpha = 0.5 if alpha is None else float(alpha)
+    init = init or "conv"
     if not 0 < alpha < 1:
         raise InputError(f"to_spconv: alpha must be in (0, 1), got {alpha}")
+    if init not in ("conv", "fresh"):
+        raise InputError(f"to_spconv: init must be 'conv' or 'fresh', got {init!r}")
     model = model if inplace else copy.deepcopy(model)
     report = ConversionReport(form=f"spconv(alpha={alpha:g})")
     for path, mod in list(model.named_modules()):
@@ -139,9 +198,11 @@ def to_spconv(model: nn.Module, alpha: float | None = None, inplace: bool = Fals
             continue
         new = SPConv3x3(mod.in_channels, mod.out_channels, mod.stride[0], alpha).to(
             device=mod.weight.device, dtype=mod.weight.dtype)
+        if init == "conv" and mod.weight.device.type != "meta":
+            init_from_conv(new, mod)
         set_submodule(model, path, new)
-        report.replaced.append((path, f"Conv2d({mod.in_channels}, {mod.out_channels}, 3x3, s{mod.stride[0]}) "
-                                      f"-> SPConv3x3 a={new.inplanes_3x3}"))
+        report.replaced.append((path, (f"Conv2d({mod.in_channels}, {mod.out_channels}, 3x3, s{mod.stride[0]}) "
+                                       f"-> SPConv3x3 a={new.inplanes_3x3}")))
     if not report.replaced:
         raise InputError(f"to_spconv: no eligible 3x3 convolution in {type(model).__name__}; skipped: "
                          + "; ".join(f"{p} ({r})" for p, r in report.skipped[:5]))

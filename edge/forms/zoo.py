@@ -18,13 +18,16 @@ models: Registry = Registry("model")
 forms: Registry = Registry("form")
 
 
-def fashion_resnet(num_classes: int | None = None, in_chans: int | None = None, width: int | None = None):
-    """ResNet-18 structure for 28x28 gray images: 3x3 stem, no max-pool, widths (w, 2w, 4w, 8w), w = 16."""
-    from edge.models.resnet import resnet18
+def fashion_resnet(num_classes: int | None = None, in_chans: int | None = None, width: int | None = None,
+                   layers=None):
+    """ResNet for 28x28 gray images (torchvision layout of BasicBlocks): 3x3 stride-1 stem, no max-pool,
+    widths (w, 2w, 4w, 8w) with w = 16, ``layers`` blocks per stage: None means (2, 2, 2, 2) (ResNet-18);
+    (1, 1, 1, 1) is the ResNet-10 of ``scripts/train_fashion.py``. Tensor[B, 1, 28, 28] -> [B, 10]."""
+    from edge.models.resnet import BasicBlock, ResNet
 
     w = width or 16
-    return resnet18(num_classes=num_classes or 10, in_chans=in_chans or 1, small_stem=True,
-                    widths=(w, 2 * w, 4 * w, 8 * w))
+    return ResNet(BasicBlock, list(layers or (2, 2, 2, 2)), num_classes=num_classes or 10, in_chans=in_chans or 1,
+                  small_stem=True, widths=(w, 2 * w, 4 * w, 8 * w))
 
 
 def _register_models() -> None:

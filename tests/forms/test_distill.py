@@ -8,7 +8,7 @@ from torch import nn
 
 from edge.errors import InputError, ModelLoadError
 from edge.forms import distill, to_sample_interp, to_spconv
-from edge.forms.distill import evaluate, kd_loss, recalibrate_bn
+from edge.forms.distill import evaluate, fit_stages, kd_loss, recalibrate_bn
 from edge.models import BasicBlock, ResNet
 
 
@@ -82,3 +82,45 @@ def test_errors():
     with pytest.raises(InputError, match="batch"):
         distill(to_spconv(teacher), teacher, [["not a tensor"]], progress=False)
     assert evaluate(teacher, _data(labels=False))["acc"] is None
+
+
+def _stage_errors(student, teacher, x, names):
+    from edge.forms.distill import _stage_io
+
+    handles, store = _stage_io(teacher, names)
+    with torch.no_grad():
+        teacher(x)
+        errs = [float(((student.get_submodule(n).eval()(store[n][0]) - store[n][1]) ** 2).mean()) for n in names]
+    for h in handles:
+        h.remove()
+    return errs
+
+
+def test_fit_stages_brings_each_stage_towards_the_teacher():
+    from edge.forms import to_csp
+
+    teacher, data = _tiny(), _data()
+    recalibrate_bn(teacher, data)
+    student = to_csp(teacher)
+    names = ["layer1", "layer2", "layer3", "layer4"]
+    x = torch.cat([b[0] for b in data])
+    before = _stage_errors(student, teacher, x, names)
+    losses = fit_stages(student, teacher, data, steps=20, lr=1e-2)
+    after = _stage_errors(student, teacher, x, names)
+    assert len(losses) == 4 and all(a < b for a, b in zip(after, before))
+    assert torch.equal(student.conv1.weight, teacher.conv1.weight)  # only the stages were trained
+    with pytest.raises(InputError, match="layer9"):
+        fit_stages(student, teacher, data, stages=["layer9"], steps=1)
+
+
+def test_temperature_schedule_reaches_tau_end():
+    from edge.forms import MaskHead
+
+    teacher, data = _tiny(), _data()
+    student = to_sample_interp(teacher)
+    distill(student, teacher, data, epochs=2, sparsity_weight=0.5, sparsity_target=0.5, tau_end=0.1,
+            progress=False)
+    temps = [float(m.temperature) for m in student.modules() if isinstance(m, MaskHead)]
+    assert temps and all(abs(t - 0.1) < 1e-3 for t in temps)
+    with pytest.raises(InputError, match="tau_end"):
+        distill(to_sample_interp(teacher), teacher, data, tau_end=0.0, progress=False)

@@ -15,8 +15,9 @@ from edge.forms import (
     sparsity_loss,
     to_sample_interp,
 )
-from edge.forms.sample_interp import gumbel_mask
+from edge.forms.sample_interp import gumbel_mask, separable_interpolate
 from edge.models import BasicBlock, Bottleneck, ResNet
+from edge.ops.sample_interp import rbf_interpolate, rbf_kernel
 
 
 def _tiny(block=BasicBlock, classes=5):
@@ -52,7 +53,7 @@ def test_mask_head_init_and_grid_prior():
 def test_gumbel_training_and_temperature():
     torch.manual_seed(0)
     h = MaskHead(3, grid=0).train()
-    m, p = h(torch.randn(4, 3, 8, 8))
+    m, _ = h(torch.randn(4, 3, 8, 8))
     assert m.requires_grad and ((m > 0) & (m < 1)).float().mean() > 0.5  # relaxed, not binary
     assert h.temperature.item() == pytest.approx(0.99998)
     soft = gumbel_mask(torch.full((10000,), 0.7), 1e-3)  # low T: Bernoulli(p)
@@ -129,3 +130,28 @@ def test_stochastic_eval_variant():
 def test_rejects_models_without_blocks():
     with pytest.raises(InputError, match="no ResNet block"):
         to_sample_interp(nn.Sequential(nn.Conv2d(1, 2, 3)))
+
+
+@pytest.mark.parametrize("shape,window,lam", [((2, 3, 9, 13), 7, 4.5), ((1, 5, 4, 4), 7, 0.3), ((2, 2, 11, 6), 5, 0.0)])
+def test_separable_interpolation_equals_rbf_conv(shape, window, lam):
+    torch.manual_seed(0)
+    f = torch.randn(*shape, requires_grad=True)
+    m = torch.rand(shape[0], 1, *shape[2:]).requires_grad_()  # soft (training) mask
+    lam_t = torch.tensor(lam, requires_grad=True)
+    ref = rbf_interpolate(f, m, rbf_kernel(window, lam_t))
+    out = separable_interpolate(f, m, window, lam_t)
+    torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
+    g_ref = torch.autograd.grad(ref.square().sum(), (f, m, lam_t))
+    g_out = torch.autograd.grad(out.square().sum(), (f, m, lam_t))
+    for a, b in zip(g_out, g_ref):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_sparsity_target_only_pushes_above_it():
+    model = to_sample_interp(_tiny()).eval()
+    model(torch.randn(1, 1, 16, 16))  # p = sigmoid(3) ~ 0.95 everywhere
+    assert sparsity_loss(model, 1.0, target=0.99) == 0
+    p = torch.sigmoid(torch.tensor(3.0))
+    torch.testing.assert_close(sparsity_loss(model, 1.0, target=0.5), p - 0.5)
+    with pytest.raises(InputError, match="target"):
+        sparsity_loss(model, 1.0, target=1.5)

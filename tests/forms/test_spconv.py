@@ -10,6 +10,7 @@ from torch import nn
 from edge.errors import InputError
 from edge.flops import count_flops
 from edge.forms import SPConv3x3, spconv_params, to_spconv
+from edge.forms.spconv import calibrate_spconv
 from edge.models import resnet50
 
 
@@ -107,3 +108,47 @@ def test_errors():
         to_spconv(nn.Sequential(nn.Conv2d(8, 8, 1)))
     with pytest.raises(InputError, match="even"):
         SPConv3x3(8, 7, 1, 0.5)
+
+
+@pytest.mark.parametrize("cin,cout,alpha", [(16, 8, 0.5), (16, 12, 0.25), (10, 6, 0.4)])
+def test_init_from_conv_keeps_the_conv_where_shapes_allow(cin, cout, alpha):
+    """Branch sums before the BNs equal the source conv with the kernels SPConv cannot hold as 3x3 (the
+    off-diagonal group blocks and the redundant channels) collapsed to their spatial sum at the centre."""
+    torch.manual_seed(0)
+    conv = nn.Conv2d(cin, cout, 3, 1, 1, bias=True)
+    sp = to_spconv(nn.Sequential(conv), alpha)[0]
+    a, h = int(alpha * cin), cout // 2
+    w = conv.weight.detach().clone()
+    collapsed = torch.zeros_like(w)
+    collapsed[..., 1, 1] = w.sum((2, 3))
+    w3 = collapsed.clone()
+    w3[:h, :a // 2], w3[h:, a // 2:a] = w[:h, :a // 2], w[h:, a // 2:a]
+    x = torch.randn(2, cin, 7, 8)
+    rep, red = x[:, :a], x[:, a:]
+    with torch.no_grad():
+        got = sp.gwc(rep) + sp.pwc(rep) + sp.conv1x1(red)
+        torch.testing.assert_close(got, F.conv2d(x, w3, conv.bias, padding=1), rtol=1e-5, atol=1e-5)
+    fresh = to_spconv(nn.Sequential(conv), alpha, init="fresh")[0]
+    assert not torch.equal(fresh.gwc.weight, sp.gwc.weight)
+    with pytest.raises(InputError, match="init"):
+        to_spconv(conv, alpha, init="teacher")
+
+
+def test_calibrate_spconv_makes_inner_bns_identity_times_two():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(16, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU())
+    data = [torch.randn(8, 16, 6, 6) * 2 + 1 for _ in range(4)]
+    sp_net = to_spconv(net)
+    assert calibrate_spconv(sp_net, data) == 1
+    sp = sp_net[0].eval()
+    x = torch.cat(data)
+    with torch.no_grad():
+        rep, red = x[:, :8], x[:, 8:]
+        u3, u1 = sp.gwc(rep) + sp.pwc(rep), sp.conv1x1(red)
+        torch.testing.assert_close(sp.bn_rep(u3), 2 * u3, rtol=1e-3, atol=1e-3)
+        torch.testing.assert_close(sp.bn_red(u1), 2 * u1, rtol=1e-3, atol=1e-3)
+        out = sp(x)
+        # pass 2: the block BN after the SPConv sees its new output (batch statistics inside: close, not equal)
+        torch.testing.assert_close(sp_net[1].running_mean, out.mean((0, 2, 3)), rtol=0, atol=1e-2)
+    with pytest.raises(InputError, match="SPConv3x3"):
+        calibrate_spconv(net, data)
