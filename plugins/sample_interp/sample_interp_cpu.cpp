@@ -14,6 +14,7 @@
 #include "sample_interp_kernel.cuh"
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #ifdef _OPENMP
@@ -355,14 +356,12 @@ extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_interp(float* rows, int32
         method = (1.0 - d) * d * p.window > 0.5 ? 2 : 1;
     if (method != 1 && method != 2)
         return ref::fail("method must be 0 (auto), 1 (pull) or 2 (separable)");
-    std::vector<float> k1(p.window), hn, hd;
+    std::vector<float> k1(p.window);
     for (int32_t du = -r; du <= r; ++du)
         k1[du + r] = std::exp(-p.lambda * static_cast<float>(du * du));
-    if (method == 2)
-    {
-        hn.resize(static_cast<size_t>(n * p.cout));
-        hd.resize(static_cast<size_t>(n));
-    }
+    // pass-1 buffers, every element written by horizontalLine (no zero fill)
+    std::unique_ptr<float[]> hn(method == 2 ? new float[static_cast<size_t>(n * p.cout)] : nullptr);
+    std::unique_ptr<float[]> hd(method == 2 ? new float[static_cast<size_t>(n)] : nullptr);
 #pragma omp parallel num_threads(nt)
     {
         Scratch scratch(p.window);
@@ -376,10 +375,10 @@ extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_interp(float* rows, int32
         {
 #pragma omp for schedule(static)
             for (int64_t line = 0; line < lines; ++line)
-                horizontalLine(p, rows, pos, lineStart.data(), k1.data(), line, hn.data(), hd.data(), scratch);
+                horizontalLine(p, rows, pos, lineStart.data(), k1.data(), line, hn.get(), hd.get(), scratch);
 #pragma omp for schedule(static)
             for (int64_t line = 0; line < lines; ++line)
-                verticalLine(p, rows, rowmap, k1.data(), hn.data(), hd.data(), line, out, scratch);
+                verticalLine(p, rows, rowmap, k1.data(), hn.get(), hd.get(), line, out, scratch);
         }
     }
     return 0;
