@@ -1,7 +1,9 @@
 """The accuracy gate: quantize, compare with FP32 on a held-out set in ONNX Runtime, and when the gate
-fails, return the most sensitive layers to FP32 (``nodes_to_exclude``) until it passes or the budget of
-excluded layers is spent. Writes a JSON + Markdown report listing every layer kept in higher precision
-and the accuracy/latency trade of each step.
+fails, return the most sensitive layers to FP32 (``nodes_to_exclude``; TensorRT runs them in FP16 when the
+engine allows it) until it passes or the budget of excluded layers is spent: the count doubles (1, 2, 4, ...)
+until a count passes, then bisects, so the written model keeps the fewest layers (in ranking order) that
+pass. Writes a JSON + Markdown report listing every layer kept in higher precision and the accuracy/latency
+trade of each step.
 
 Gate metric: ``top1_agreement`` for classification recipes (also reports accuracy when labels exist),
 ``snr_db`` (of the first output) otherwise; ``threshold`` is in that metric's unit.
@@ -18,7 +20,7 @@ from pathlib import Path
 from edge.calib import evaluate as ev
 from edge.calib.data import FrameSet
 from edge.calib.data import load_many as load_frames
-from edge.calib.qdq import TRT_OPS, QuantResult, quantizable_nodes, quantize
+from edge.calib.qdq import SCHEMES, TRT_OPS, QuantResult, quantizable_nodes, quantize
 from edge.calib.recipe import Recipe
 from edge.errors import CalibrationError, InputError
 from edge.io import markdown_table, write_json, write_text
@@ -41,6 +43,7 @@ class GateReport:
     eval_frames: int = 0
     reference: dict = field(default_factory=dict)
     calib_seconds: float = 0.0  # calibration + first quantization (later steps reuse the cached ranges)
+    final: dict = field(default_factory=dict)  # the step of the written model (the fewest FP32 layers passing)
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in self.__dict__.items() if k != "result"}
@@ -53,7 +56,9 @@ class GateReport:
               (f"- model: `{self.result.path.name}` ({self.result.scheme} Q/DQ, {self.result.method} calibration on "
                f"{self.result.calib_frames} frames, {self.calib_seconds:.1f} s)"),
               f"- gate: {self.metric} >= {self.threshold} on {self.eval_frames} held-out frames (ONNX Runtime CPU)\n",
-              markdown_table(self.steps, ["fp32_layers", self.metric, "top5_agreement", "top1_agreement_confident",
+              (f"- written model: {self.final.get('fp32_layers', 0)} layers in higher precision, {self.metric} "
+               f"{self.final.get(self.metric)}\n" if self.final else ""),
+              markdown_table(sorted(self.steps, key=lambda s: s["fp32_layers"]), ["fp32_layers", self.metric, "top5_agreement", "top1_agreement_confident",
                                           "accuracy", "accuracy_fp32", "snr_db", "latency_ratio"])]
         if self.excluded:
             md += ["\nLayers kept in FP32 (most sensitive first):\n",
@@ -112,32 +117,59 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     report = GateReport(metric, threshold, False, res, eval_frames=len(evs),
                         reference={"latency_ms": fp_lat}, calib_seconds=res.calib_seconds)
     ranked: list[dict] | None = None
-    n_excl = 0
+    n_excl, failed_at, passed_at = 0, -1, None
+    literal = SCHEMES.get(scheme)["for_tensorrt"]
     while True:
-        step = _measure(onnx_out, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric)
+        step = _measure(onnx_out, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric, literal)
         report.steps.append(step)
         if step[metric] >= threshold:
-            report.passed = True
-            break
-        if ranked is None:
+            passed_at = n_excl
+        else:
+            failed_at = n_excl
+        if ranked is None and passed_at is None:
             step_n = max(1, len(evs) // max(1, sensitivity_frames))  # frames spread over the whole set
             ranked = rank_layers(_named(onnx_in, onnx_out), onnx_out, recipe,
                                  evs.take(0, step_n * sensitivity_frames, step_n), candidates, batch_size)
             report.ranking = ranked
             if not ranked:
                 raise CalibrationError("the gate failed and no quantized layer could be ranked by sensitivity")
-        n_new = min(budget, len(ranked), max(1, 2 * n_excl))
-        if n_new <= n_excl:  # budget spent
+        n_new = _next_count(n_excl, failed_at, passed_at, min(budget, len(ranked or [])))
+        if n_new is None:
             break
         n_excl = n_new
-        report.excluded = ranked[:n_excl]
+        report.excluded = (ranked or [])[:n_excl]
         report.result = quantize(onnx_in, onnx_out, recipe, calib, method=method, scheme=scheme,
                                  nodes_to_exclude=user + [r["node"] for r in report.excluded], **quant_kw)
+    report.passed = passed_at is not None
+    if report.passed and n_excl != passed_at:  # the last try failed: rewrite the smallest passing model
+        report.excluded = (ranked or [])[:passed_at]
+        report.result = quantize(onnx_in, onnx_out, recipe, calib, method=method, scheme=scheme,
+                                 nodes_to_exclude=user + [r["node"] for r in report.excluded], **quant_kw)
+    if report.passed:
+        report.final = next(s for s in report.steps if s["fp32_layers"] == passed_at)
+    else:
+        report.final = report.steps[-1]
     return report
 
 
-def _measure(q_path, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric) -> dict:
-    q_sess = ev.session(q_path)
+def _next_count(last: int, failed_at: int, passed_at: int | None, limit: int) -> int | None:
+    """Layers to return to higher precision next, or None to stop.
+
+    Doubles (1, 2, 4, ...) up to ``limit`` until a count passes, then bisects between the largest failing
+    and the smallest passing count, so the report ends at the fewest layers that pass (for the ranking).
+    """
+    if passed_at is None:
+        nxt = min(limit, max(1, 2 * last))
+        return nxt if nxt > last else None
+    if passed_at - failed_at <= 1:
+        return None
+    return (failed_at + passed_at) // 2
+
+
+def _measure(q_path, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric, literal: bool = True) -> dict:
+    """Accuracy from the literal Q/DQ arithmetic for TensorRT files (what TensorRT computes), from ORT's fused
+    kernels for CPU schemes (what the CPU user runs)."""
+    q_sess = ev.session(q_path, literal_qdq=literal)
     t0 = time.perf_counter()
     outs = ev.run_all(q_sess, recipe, evs, batch_size, desc=f"INT8 ({n_excl} FP32 layers)")
     cmp = ev.compare(ref, outs, recipe, evs.labels)

@@ -109,3 +109,54 @@ def test_fp16_onnx(fashion, tmp_path):
     ref = ev.run_all(ev.session(onnx_path), recipe, frames)
     got = ev.run_all(ev.session(out), recipe, frames)
     assert ev.snr_db(ref[0], got[0]) > 40
+
+
+def test_gate_count_schedule_doubles_then_bisects():
+    from edge.calib.gate import _next_count
+
+    assert _next_count(0, 0, None, 48) == 1 and _next_count(16, 16, None, 48) == 32
+    assert _next_count(32, 32, None, 48) == 48 and _next_count(48, 48, None, 48) is None  # budget spent
+    assert _next_count(32, 16, 32, 48) == 24  # passed at 32, failed at 16: bisect
+    assert _next_count(24, 24, 32, 48) == 28 and _next_count(25, 24, 25, 48) is None  # converged
+    assert _next_count(0, -1, 0, 48) is None  # passed with everything in INT8
+
+
+def test_gate_bisects_to_the_fewest_passing_layers(fashion, tmp_path):
+    """Threshold between the all-INT8 and an 'exclusion' result: the gate must end at the smallest count that
+    passes, write that model, and report it as ``final``."""
+    onnx_path, _ = fashion
+    recipe = Recipe.load("fashion-cnn")
+    calib = data.load("fashion-mnist:train").take(50000, 50064)
+    test = data.load("fashion-mnist:test", limit=200)
+    rep = quantize_with_gate(onnx_path, tmp_path / "b.int8.onnx", recipe, calib, test, method="max",
+                             metric="snr_db", threshold=1e9, max_fp32_layers=4, measure_latency=False)
+    snr = {s["fp32_layers"]: s["snr_db"] for s in rep.steps}
+    assert not rep.passed and sorted(snr) == [0, 1, 2, 4]
+    goal = (snr[2] + snr[4]) / 2 if snr[4] > snr[2] else snr[4] - 1e-6  # passes at 4 (maybe 3), not at 2
+    rep2 = quantize_with_gate(onnx_path, tmp_path / "c.int8.onnx", recipe, calib, test, method="max",
+                              metric="snr_db", threshold=goal, max_fp32_layers=4, measure_latency=False)
+    tried = [s["fp32_layers"] for s in rep2.steps]
+    passing = sorted(s["fp32_layers"] for s in rep2.steps if s["snr_db"] >= goal)
+    assert rep2.passed and tried[:4] == [0, 1, 2, 4] and 3 in tried  # bisected between 2 and 4
+    assert rep2.final["fp32_layers"] == passing[0] == len(rep2.excluded)
+    meta = {p.key: p.value for p in onnx.load(str(rep2.result.path)).metadata_props}
+    assert meta["edge_fp32_nodes"] == ",".join(r["node"] for r in rep2.excluded)  # the written model is that one
+
+
+def test_entropy_calibration_is_not_max(fashion, tmp_path):
+    """onnxruntime's quantize_static runs its entropy calibrator with 128 bins for 128 quantized bins: the KL search
+    then has one candidate and 'entropy' returns the max ranges. edge calibrates with TensorRT's bin counts."""
+    from onnxruntime.quantization.calibrate import load_tensors_data
+
+    onnx_path, _ = fashion
+    frames = data.load("fashion-mnist:train").take(50000, 50128)
+    amax = {}
+    for method in ("entropy", "max"):
+        res = qdq.quantize(onnx_path, tmp_path / f"{method}.onnx", "fashion-cnn", frames, method=method)
+        d = load_tensors_data(res.ranges_path).data
+        amax[method] = {k: float(np.abs(np.asarray(v.range_value)).max()) for k, v in d.items()}
+    shared = set(amax["entropy"]) & set(amax["max"])
+    assert shared
+    tighter = [k for k in shared if amax["entropy"][k] < 0.99 * amax["max"][k]]
+    assert tighter, "entropy ranges equal the max ranges"
+    assert all(amax["entropy"][k] <= amax["max"][k] * 1.001 for k in shared)  # KL thresholds clip, never widen
