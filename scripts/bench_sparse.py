@@ -5,7 +5,7 @@ For each shape (3x3 conv, padding 1) and mask density, times ``torch.ops.edge.sa
 the sampled positions -> one GEMM -> ReLU, RBF interpolation of the rest) against ``F.conv2d`` on the same
 input (NCHW and channels-last; the ratio uses the faster dense one), in interleaved rounds (dense, dense_cl,
 every density and variant, dense, ...) so that load from other processes hits every variant alike, one block
-of rounds per thread count. The op runs with its default CPU backend (``native``: the C++ kernel of
+of rounds per thread count; ``--burst k`` times k back-to-back calls of a variant per round. The op runs with its default CPU backend (``native``: the C++ kernel of
 plugins/sample_interp/sample_interp_cpu.cpp around a torch addmm, when libedge_ref.so is built) with a
 channels-last input (its own output format, i.e. what the next gated layer receives) and an NCHW input, and
 with the pure-PyTorch fallback kernel (``torch``, channels-last input) side by side. ``ratio`` uses medians,
@@ -47,7 +47,7 @@ def _once(fn) -> tuple[float, float]:
 
 @torch.no_grad()
 def bench_shape(c: int, hw: int, densities, threads, rounds: int, warmup: int, seed: int, window: int,
-                lam: float):
+                lam: float, burst: int = 1):
     """Time every variant in interleaved rounds, one block per thread count; one row per (threads, density)."""
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(1, c, hw, hw, generator=g)
@@ -72,10 +72,11 @@ def bench_shape(c: int, hw: int, densities, threads, rounds: int, warmup: int, s
         torch.set_num_threads(t)  # and would steal the core of a following 1-thread measurement
         for r in range(warmup + rounds):
             for k, fn in fns.items():
-                dt, dc = _once(fn)
-                if r >= warmup:
-                    times[(t, k)].append(dt)
-                    cpu[(t, k)].append(dc)
+                for _ in range(burst):  # back-to-back calls: each variant measured with its own data in cache
+                    dt, dc = _once(fn)
+                    if r >= warmup:
+                        times[(t, k)].append(dt)
+                        cpu[(t, k)].append(dc)
     med = {k: statistics.median(v) * 1e3 for k, v in times.items()}
     p10 = {k: sorted(v)[len(v) // 10] * 1e3 for k, v in times.items()}  # load adds time: low tail ~ cost
     mins = {k: min(v) * 1e3 for k, v in times.items()}
@@ -107,6 +108,49 @@ def bench_shape(c: int, hw: int, densities, threads, rounds: int, warmup: int, s
     return rows
 
 
+@torch.no_grad()
+def stage_rows(c: int, hw: int, densities, rounds: int, seed: int, window: int, lam: float):
+    """Where the time of the native kernel goes (1 thread, CPU time of the calling thread, medians): the C++
+    gather, the torch GEMM and the C++ interpolation called one by one, the whole op, the dense convolution."""
+    import ctypes
+
+    from edge.native import sample_interp_cpu as native
+
+    lib = native._lib()
+    if lib is None:
+        return []
+    torch.set_num_threads(1)
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(1, c, hw, hw, generator=g).contiguous(memory_format=torch.channels_last)
+    w, b = torch.randn(c, c, 3, 3, generator=g) * (2.0 / (9 * c)) ** 0.5, torch.randn(c, generator=g) * 0.1
+    shapes = [(ctypes.c_int64 * 4)(*s) for s in (x.shape, (1, 1, hw, hw), w.shape)]
+    args = (*shapes, (ctypes.c_int32 * 9)(1, 1, 1, 1, 1, 1, 1, 1, window), lam)
+    strides, mat = (ctypes.c_int64 * 4)(*x.stride()), native._weight_matrix(w, 1)[0]
+
+    def cpu_ms(fn) -> float:
+        fn()
+        return statistics.median(_once(fn)[1] for _ in range(rounds)) * 1e3
+
+    dense, rows = cpu_ms(lambda: F.conv2d(x, w, b, 1, 1)), []
+    for d in densities:
+        mask = (torch.rand(1, 1, hw, hw, generator=g) < d).float()
+        rowmap, pos = torch.empty(hw * hw, dtype=torch.int32), torch.empty(hw * hw, dtype=torch.int32)
+        ptr = native._ptr
+        p = lib.edge_sample_interp_cpu_index(ptr(mask), hw * hw, ptr(rowmap), ptr(pos))
+        cols, out = x.new_empty(p, mat.shape[0]), x.new_empty(1, hw, hw, c)
+        gather = cpu_ms(lambda: lib.edge_sample_interp_cpu_gather(ptr(x), strides, *args, ptr(pos), p, ptr(cols), 1))
+        gemm = cpu_ms(lambda: torch.addmm(b, cols, mat))
+        f = torch.addmm(b, cols, mat)
+        interp = cpu_ms(lambda: lib.edge_sample_interp_cpu_interp(ptr(f), ptr(pos), p, ptr(rowmap), *args, ptr(out),
+                                                                   0, 1))
+        whole = cpu_ms(lambda: sample_interp(x, mask, w, b, 1, 1, activation=1, window=window, lam=lam))
+        rows.append({"shape": f"{c}->{c}, {hw}x{hw}", "density": d, "dense conv (ms)": round(dense, 3),
+                     "gather / dense": round(gather / dense, 3), "GEMM / dense": round(gemm / dense, 3),
+                     "interp / dense": round(interp / dense, 3), "whole op / dense": round(whole / dense, 3),
+                     "rest (index, Python, op dispatch) / dense": round((whole - gather - gemm - interp) / dense, 3)})
+    return rows
+
+
 def _uptime() -> str:
     try:
         import subprocess
@@ -123,9 +167,13 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", default="1,2", help="torch thread counts, interleaved in every round")
+    ap.add_argument("--burst", type=int, default=1,
+                    help="consecutive calls of a variant per round (each timed): 1 = strict interleaving, where a "
+                         "variant starts with caches filled by the previous one")
     ap.add_argument("--window", type=int, default=7)
     ap.add_argument("--lam", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--stages", action="store_true", help="also time the native kernel's stages (1 thread, CPU time)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     backend = sample_interp_backend(torch.zeros(1))
@@ -137,11 +185,19 @@ def main(argv=None) -> int:
     rows = []
     for spec in args.shapes.split(","):
         c, hw = (int(v) for v in spec.split("x"))
-        rows += bench_shape(c, hw, densities, threads, args.rounds, args.warmup, args.seed, args.window, args.lam)
+        rows += bench_shape(c, hw, densities, threads, args.rounds, args.warmup, args.seed, args.window, args.lam,
+                            args.burst)
         print(markdown_table(rows[-len(densities) * len(threads):]), flush=True)
+    stages = []
+    if args.stages:
+        for spec in args.shapes.split(","):
+            c, hw = (int(v) for v in spec.split("x"))
+            stages += stage_rows(c, hw, [d for d in densities if d < 1.0], args.rounds * args.burst, args.seed,
+                                 args.window, args.lam)
+        print(markdown_table(stages), flush=True)
     if args.json:
         write_json(args.json, {"command": "python scripts/bench_sparse.py " + " ".join(argv or sys.argv[1:]),
-                               "rows": rows, "threads": threads, "backend": sample_interp_backend(torch.zeros(1)),
+                               "rows": rows, "stages": stages, "threads": threads, "backend": sample_interp_backend(torch.zeros(1)),
                                "uptime": _uptime(), "load_avg": list(os.getloadavg()), "torch": torch.__version__,
                                "python": platform.python_version(), "machine": platform.machine(),
                                "time_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())})

@@ -2,6 +2,8 @@
 
 - :func:`multipool_unwarp`, :func:`sample_interp`: the element definitions of the EdgeMultiPoolUnwarp and
   EdgeSampleInterp plugins, computed on the CPU by the same C++ index functions as the CUDA kernels;
+- :mod:`edge.native.sample_interp_cpu` (imported on demand: it needs torch): the fast CPU path of
+  ``torch.ops.edge.sample_interp`` (C++ gather and interpolation around a torch GEMM);
 - :func:`find_library`, :func:`search_dirs`: where ``libedge_ref.so`` / ``libedge_plugins.so`` are looked
   for (``EDGE_PLUGIN_DIR``, the package, the build tree).
 

@@ -17,6 +17,7 @@ falls back to its pure-PyTorch kernel when it is not.
 from __future__ import annotations
 
 import ctypes
+import functools
 import weakref
 
 import torch
@@ -100,6 +101,13 @@ def _weight_matrix(weight: Tensor, groups: int) -> Tensor:
     return mat
 
 
+@functools.lru_cache(maxsize=256)
+def _args(x_shape: tuple, mask_shape: tuple, w_shape: tuple, attrs: tuple, lam: float) -> tuple:
+    """The C arrays of shapes and attributes shared by the calls (cached: a model repeats the same layers)."""
+    shapes = [(ctypes.c_int64 * 4)(*s) for s in (x_shape, mask_shape, w_shape)]
+    return (*shapes, (ctypes.c_int32 * 9)(*attrs), lam)
+
+
 def _ptr(t: Tensor) -> ctypes.c_void_p:
     return ctypes.c_void_p(t.data_ptr())
 
@@ -149,9 +157,8 @@ def sample_interp_cpu(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor, str
     rowmap, pos = torch.empty(m.numel(), dtype=torch.int32), torch.empty(m.numel(), dtype=torch.int32)
     p = lib.edge_sample_interp_cpu_index(_ptr(m), m.numel(), _ptr(rowmap), _ptr(pos))
     pos = pos[:p]
-    shapes = [(ctypes.c_int64 * 4)(*t.shape) for t in (x, mask, weight)]
-    attrs = (ctypes.c_int32 * 9)(*stride, *padding, *dilation, groups, activation, window)
-    args = (*shapes, attrs, float(lam))
+    args = _args(tuple(x.shape), tuple(mask.shape), tuple(weight.shape),
+                 (*stride, *padding, *dilation, groups, activation, window), float(lam))
     if p >= dense_above * m.numel():  # mostly sampled: one dense convolution, rows picked from it
         f = F.conv2d(x, weight, bias, list(stride), list(padding), list(dilation), groups)
         f = f.contiguous(memory_format=torch.channels_last)

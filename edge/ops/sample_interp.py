@@ -261,7 +261,8 @@ def sample_interp_sparse(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor |
     :func:`sample_interp_backend` (None = the fastest available).
     """
     _check(x, mask, weight, bias, stride, padding, dilation, groups, window)
-    _act(x.new_empty(0), activation)  # validates the activation code
+    if activation not in ACTIVATIONS:
+        _act(x, activation)  # raises the InputError naming the valid codes
     if sample_interp_backend(x, weight, backend) == "native":
         from edge.native.sample_interp_cpu import sample_interp_cpu
 

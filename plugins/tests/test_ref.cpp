@@ -12,6 +12,11 @@ extern "C" int32_t edge_multipool_unwarp_ref(void const*, void*, int32_t, int32_
 extern "C" int32_t edge_sample_interp_ref(void const*, void const*, void const*, void const*, void*, int32_t,
     int64_t const*, int64_t const*, int64_t const*, int64_t, int32_t const*, float, int64_t*);
 extern "C" char const* edge_ref_last_error();
+extern "C" int64_t edge_sample_interp_cpu_index(float const*, int64_t, int32_t*, int32_t*);
+extern "C" int32_t edge_sample_interp_cpu_gather(float const*, int64_t const*, int64_t const*, int64_t const*,
+    int64_t const*, int32_t const*, float, int32_t const*, int64_t, float*, int32_t);
+extern "C" int32_t edge_sample_interp_cpu_interp(float*, int32_t const*, int64_t, int32_t const*, int64_t const*,
+    int64_t const*, int64_t const*, int32_t const*, float, float*, int32_t, int32_t);
 
 #include "check.h"
 
@@ -102,12 +107,66 @@ static void testSampleInterp()
         == -1);
 }
 
+//! The fast host path (index -> gather -> GEMM, here a plain loop -> interp) against edge_sample_interp_ref, for
+//! both interpolation methods: B=2, Cin=3, Cout=20 (vector blocks + scalar tail), 3x3, padding 1, stride (2, 1).
+static void testFastHostPath()
+{
+    int64_t const b = 2, cin = 3, cout = 20, h = 9, w = 8, ho = 5, wo = 8, k = cin * 9;
+    std::vector<float> x(b * cin * h * w), wt(cout * k), bias(cout), mask(b * ho * wo), ref(b * cout * ho * wo);
+    uint32_t state = 12345u;
+    auto rnd = [&state]() { return static_cast<float>((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - 0.5f; };
+    for (auto* v : {&x, &wt, &bias})
+        for (float& e : *v)
+            e = rnd();
+    for (float& e : mask)
+        e = rnd() < -0.2f ? 1.f : 0.f; // ~30 % sampled
+    int64_t xs[4] = {b, cin, h, w}, ms[4] = {b, 1, ho, wo}, ws[4] = {cout, cin, 3, 3}, strides[4] = {cin * h * w, h * w, w, 1};
+    int32_t attrs[9] = {2, 1, 1, 1, 1, 1, 1, 1, 5};
+    int64_t shape[4];
+    CHECK(edge_sample_interp_ref(x.data(), mask.data(), wt.data(), bias.data(), ref.data(), 0, xs, ms, ws, cout,
+              attrs, 0.3f, shape) == 0);
+    std::vector<int32_t> rowmap(mask.size()), pos(mask.size());
+    int64_t const p = edge_sample_interp_cpu_index(mask.data(), static_cast<int64_t>(mask.size()), rowmap.data(),
+        pos.data());
+    CHECK(p > 0 && p < static_cast<int64_t>(mask.size()));
+    std::vector<float> cols(p * k);
+    CHECK(edge_sample_interp_cpu_gather(x.data(), strides, xs, ms, ws, attrs, 0.3f, pos.data(), p, cols.data(), 2) == 0);
+    for (int32_t method = 1; method <= 2; ++method)
+    {
+        std::vector<float> rows(p * cout), out(b * ho * wo * cout);
+        for (int64_t i = 0; i < p; ++i) // rows = cols @ W (taps outer, channels inner) + bias
+            for (int64_t co = 0; co < cout; ++co)
+            {
+                float acc = bias[co];
+                for (int64_t t = 0; t < 9; ++t)
+                    for (int64_t ci = 0; ci < cin; ++ci)
+                        acc += cols[i * k + t * cin + ci] * wt[(co * cin + ci) * 9 + t];
+                rows[i * cout + co] = acc;
+            }
+        CHECK(edge_sample_interp_cpu_interp(rows.data(), pos.data(), p, rowmap.data(), xs, ms, ws, attrs, 0.3f,
+                  out.data(), method, 2) == 0);
+        float err = 0.f;
+        for (int64_t n = 0; n < b * ho * wo; ++n)
+            for (int64_t co = 0; co < cout; ++co)
+            {
+                int64_t const bi = n / (ho * wo), rem = n % (ho * wo);
+                err = std::fmax(err, std::fabs(out[n * cout + co] - ref[(bi * cout + co) * ho * wo + rem]));
+            }
+        CHECK(err < 1e-5f);
+    }
+    std::vector<float> rows(p * cout), out(b * ho * wo * cout);
+    CHECK(edge_sample_interp_cpu_interp(rows.data(), pos.data(), p, rowmap.data(), xs, ms, ws, attrs, 0.3f,
+              out.data(), 7, 1) == -1);
+    CHECK(std::strstr(edge_ref_last_error(), "method") != nullptr);
+}
+
 int main()
 {
     testUnwarpOneLayer();
     testUnwarpErrors();
     testHalf();
     testSampleInterp();
+    testFastHostPath();
     if (gFailures)
     {
         std::printf("%d of %d checks failed\n", gFailures, gChecks);
