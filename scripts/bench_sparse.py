@@ -33,7 +33,12 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edge.io import markdown_table, write_json
-from edge.ops.sample_interp import sample_interp, sample_interp_backend, sample_interp_reference, sample_interp_sparse
+from edge.ops.sample_interp import (
+    sample_interp,
+    sample_interp_backend,
+    sample_interp_reference,
+    sample_interp_sparse,
+)
 
 VARIANTS = {"cl": ("native", True), "nchw": ("native", False), "torch": ("torch", True)}  # backend, channels-last
 
@@ -131,19 +136,20 @@ def stage_rows(c: int, hw: int, densities, rounds: int, seed: int, window: int, 
         fn()
         return statistics.median(_once(fn)[1] for _ in range(rounds)) * 1e3
 
-    dense, rows = cpu_ms(lambda: F.conv2d(x, w, b, 1, 1)), []
-    for d in densities:
+    dense, rows, ptr = cpu_ms(lambda: F.conv2d(x, w, b, 1, 1)), [], native._ptr
+    for d in densities:  # (each lambda below runs within its iteration: the loop variables are current)
         mask = (torch.rand(1, 1, hw, hw, generator=g) < d).float()
         rowmap, pos = torch.empty(hw * hw, dtype=torch.int32), torch.empty(hw * hw, dtype=torch.int32)
-        ptr = native._ptr
         p = lib.edge_sample_interp_cpu_index(ptr(mask), hw * hw, ptr(rowmap), ptr(pos))
         cols, out = x.new_empty(p, mat.shape[0]), x.new_empty(1, hw, hw, c)
-        gather = cpu_ms(lambda: lib.edge_sample_interp_cpu_gather(ptr(x), strides, *args, ptr(pos), p, ptr(cols), 1))
-        gemm = cpu_ms(lambda: torch.addmm(b, cols, mat))
+        gather = cpu_ms(lambda: lib.edge_sample_interp_cpu_gather(ptr(x), strides, *args, ptr(pos), p,  # noqa: B023
+                                                                   ptr(cols), 1))  # noqa: B023
+        gemm = cpu_ms(lambda: torch.addmm(b, cols, mat))  # noqa: B023
         f = torch.addmm(b, cols, mat)
-        interp = cpu_ms(lambda: lib.edge_sample_interp_cpu_interp(ptr(f), ptr(pos), p, ptr(rowmap), *args, ptr(out),
-                                                                   0, 1))
-        whole = cpu_ms(lambda: sample_interp(x, mask, w, b, 1, 1, activation=1, window=window, lam=lam))
+        interp = cpu_ms(lambda: lib.edge_sample_interp_cpu_interp(ptr(f), ptr(pos), p, ptr(rowmap),  # noqa: B023
+                                                                   *args, ptr(out), 0, 1))  # noqa: B023
+        whole = cpu_ms(lambda: sample_interp(x, mask, w, b, 1, 1, activation=1, window=window,  # noqa: B023
+                                             lam=lam))
         rows.append({"shape": f"{c}->{c}, {hw}x{hw}", "density": d, "dense conv (ms)": round(dense, 3),
                      "gather / dense": round(gather / dense, 3), "GEMM / dense": round(gemm / dense, 3),
                      "interp / dense": round(interp / dense, 3), "whole op / dense": round(whole / dense, 3),
