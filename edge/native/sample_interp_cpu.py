@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import threading
 import weakref
 
 import torch
@@ -32,6 +33,9 @@ __all__ = ["VERSION", "available", "reset", "sample_interp_cpu", "unavailable_re
 VERSION = 1
 _state: dict = {}
 _weights: dict[int, tuple] = {}  # id(weight) -> (weakref, version, data_ptr, groups, matrix)
+_local = threading.local()  # per-thread scratch buffers (see _scratch)
+#: largest scratch buffer kept between calls, in float32 elements (64 MB)
+SCRATCH_MAX = 16 * 1024 * 1024
 
 
 def _load() -> ctypes.CDLL:
@@ -78,9 +82,10 @@ def unavailable_reason() -> str | None:
 
 
 def reset() -> None:
-    """Forget the library lookup and the weight cache (after a rebuild, or in tests)."""
+    """Forget the library lookup, the weight cache and this thread's scratch buffers (after a rebuild, in tests)."""
     _state.clear()
     _weights.clear()
+    _local.__dict__.clear()
 
 
 def _weight_matrix(weight: Tensor, groups: int) -> Tensor:
@@ -119,17 +124,34 @@ def _call(lib: ctypes.CDLL, rc: int) -> None:
         raise InputError(f"sample_interp: {last_error(lib)} (see plugins/sample_interp/README.md)")
 
 
+def _scratch(slot: int, numel: int) -> Tensor:
+    """A float32 buffer of ``numel`` elements reused by the next calls of this thread (grow-only, up to
+    SCRATCH_MAX elements; larger requests get a fresh tensor). Fresh multi-megabyte tensors are mapped and
+    zeroed by the kernel at every call (transparent huge pages: ~0.1-0.2 ms per 2 MB on our machines), which
+    cost as much as the interpolation itself; the buffers only live within one call of the op."""
+    if numel > SCRATCH_MAX:
+        return torch.empty(numel)
+    bufs = getattr(_local, "bufs", None)
+    if bufs is None:
+        bufs = _local.bufs = {}
+    buf = bufs.get(slot)
+    if buf is None or buf.numel() < numel:
+        buf = bufs[slot] = torch.empty(max(numel, 1))
+    return buf[:numel]
+
+
 def _rows(lib, x: Tensor, weight: Tensor, bias: Tensor, pos: Tensor, p: int, groups: int, args: tuple,
           threads: int) -> Tensor:
-    """The convolution (before activation) at the P positions ``pos``: Tensor[P, Cout] (gather -> GEMM)."""
+    """The convolution (before activation) at the P positions ``pos``: Tensor[P, Cout] (gather -> GEMM), in a
+    scratch buffer of this thread (valid until its next call)."""
     cout = weight.shape[0]
     mat = _weight_matrix(weight, groups)
-    cols = x.new_empty(groups, p, mat.shape[1])
+    cols = _scratch(0, groups * p * mat.shape[1]).view(groups, p, mat.shape[1])
     strides = (ctypes.c_int64 * 4)(*x.stride())
     _call(lib, lib.edge_sample_interp_cpu_gather(_ptr(x), strides, *args, _ptr(pos), p, _ptr(cols), threads))
     b = bias.detach()
     if groups == 1:
-        return torch.addmm(b, cols[0], mat[0])
+        return torch.addmm(b, cols[0], mat[0], out=_scratch(1, p * cout).view(p, cout))
     out = torch.baddbmm(b.reshape(groups, 1, cout // groups), cols, mat)  # (G, P, Cout/G)
     return out.transpose(0, 1).contiguous().view(p, cout)
 

@@ -359,9 +359,27 @@ extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_interp(float* rows, int32
     std::vector<float> k1(p.window);
     for (int32_t du = -r; du <= r; ++du)
         k1[du + r] = std::exp(-p.lambda * static_cast<float>(du * du));
-    // pass-1 buffers, every element written by horizontalLine (no zero fill)
-    std::unique_ptr<float[]> hn(method == 2 ? new float[static_cast<size_t>(n * p.cout)] : nullptr);
-    std::unique_ptr<float[]> hd(method == 2 ? new float[static_cast<size_t>(n)] : nullptr);
+    // pass-1 buffers, every element written by horizontalLine (no zero fill). Kept per calling thread between
+    // calls up to 16M floats: a fresh multi-megabyte block is mapped and zeroed by the kernel at every call.
+    thread_local std::unique_ptr<float[]> keep;
+    thread_local size_t keepSize = 0;
+    size_t const need = method == 2 ? static_cast<size_t>(n * (p.cout + 1)) : 0;
+    std::unique_ptr<float[]> fresh;
+    float* hn = nullptr;
+    if (need > 0 && need <= keepSize)
+        hn = keep.get();
+    else if (need > 0 && need <= (size_t{1} << 24))
+    {
+        keep.reset(new float[need]);
+        keepSize = need;
+        hn = keep.get();
+    }
+    else if (need > 0)
+    {
+        fresh.reset(new float[need]);
+        hn = fresh.get();
+    }
+    float* hd = hn ? hn + n * p.cout : nullptr;
 #pragma omp parallel num_threads(nt)
     {
         Scratch scratch(p.window);
@@ -375,10 +393,10 @@ extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_interp(float* rows, int32
         {
 #pragma omp for schedule(static)
             for (int64_t line = 0; line < lines; ++line)
-                horizontalLine(p, rows, pos, lineStart.data(), k1.data(), line, hn.get(), hd.get(), scratch);
+                horizontalLine(p, rows, pos, lineStart.data(), k1.data(), line, hn, hd, scratch);
 #pragma omp for schedule(static)
             for (int64_t line = 0; line < lines; ++line)
-                verticalLine(p, rows, rowmap, k1.data(), hn.get(), hd.get(), line, out, scratch);
+                verticalLine(p, rows, rowmap, k1.data(), hn, hd, line, out, scratch);
         }
     }
     return 0;

@@ -317,3 +317,23 @@ def test_library_without_the_fast_functions_is_refused(ref_lib, monkeypatch):
         monkeypatch.undo()
         fast.reset()
     assert fast.available()
+
+
+def test_results_do_not_share_the_scratch_buffers(ref_lib):
+    """The gathered fields and GEMM rows live in per-thread buffers reused by the next call: earlier outputs and
+    outputs of other threads stay intact."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from edge.ops.sample_interp import sample_interp, sample_interp_reference
+
+    g = torch.Generator().manual_seed(7)
+    x, weight, bias = torch.randn(1, 16, 20, 20, generator=g), torch.randn(16, 16, 3, 3, generator=g), torch.randn(16)
+    masks = [(torch.rand(1, 1, 20, 20, generator=g) < d).float() for d in (0.1, 0.4, 0.6, 0.2)]
+    kw = {"padding": 1, "activation": 1, "window": 7, "lam": 0.5}
+    wants = [sample_interp_reference(x, m, weight, bias, padding=(1, 1), activation=1, window=7, lam=0.5)
+             for m in masks]
+    outs = [sample_interp(x, m, weight, bias, **kw) for m in masks]
+    with ThreadPoolExecutor(4) as pool:
+        outs += list(pool.map(lambda m: sample_interp(x, m, weight, bias, **kw), masks * 4))
+    for i, out in enumerate(outs):
+        torch.testing.assert_close(out, wants[i % 4], rtol=0, atol=FP32_TOL * scale(wants[i % 4]))
