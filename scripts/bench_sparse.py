@@ -203,7 +203,8 @@ def main(argv=None) -> int:
         print(markdown_table(stages), flush=True)
     if args.json:
         write_json(args.json, {"command": "python scripts/bench_sparse.py " + " ".join(argv or sys.argv[1:]),
-                               "rows": rows, "stages": stages, "threads": threads, "backend": sample_interp_backend(torch.zeros(1)),
+                               "rows": rows, "stages": stages, "threads": threads,
+                               "backend": sample_interp_backend(torch.zeros(1)),
                                "uptime": _uptime(), "load_avg": list(os.getloadavg()), "torch": torch.__version__,
                                "python": platform.python_version(), "machine": platform.machine(),
                                "time_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())})

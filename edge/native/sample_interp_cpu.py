@@ -193,5 +193,6 @@ def sample_interp_cpu(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor, str
         rows = x.new_empty(0, cout)
     rows = rows.contiguous()  # read as a raw (P, Cout) array
     out = x.new_empty(b, ho, wo, cout)
-    _call(lib, lib.edge_sample_interp_cpu_interp(_ptr(rows), _ptr(pos), p, _ptr(rowmap), *args, _ptr(out), method, threads))
+    _call(lib, lib.edge_sample_interp_cpu_interp(_ptr(rows), _ptr(pos), p, _ptr(rowmap), *args, _ptr(out), method,
+                                                 threads))
     return out.permute(0, 3, 1, 2)

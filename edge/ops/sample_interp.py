@@ -55,15 +55,15 @@ __all__ = [
 ]
 
 EPS = 1e-5
-# Sampled share from which the CPU kernel runs the convolution densely. scripts/bench_sparse.py puts the
-# break-even of the sparse path vs a dense conv near 0.25 on a 2-core x86 CPU; 0.7 keeps the sparse path (and
-# its measurement) up to the densities the issue asks about.
+# Sampled share from which both CPU kernels run the convolution densely. scripts/bench_sparse.py (1 thread, x86)
+# puts the break-even of the native kernel vs a dense conv near density 0.5 (64->64 @ 56x56) to 0.7 (128->128 @
+# 28x28), that of the PyTorch kernel near 0.25; 0.7 keeps the sparse path up to the densities the issue measures.
 DENSE_ABOVE = 0.7
-# Full 2-D scatter of the RBF window while P * window <= SCATTER_FULL_BELOW * positions (P * window^2
-# rows); above, the horizontal pass is scattered and the vertical pass runs densely.
+# PyTorch kernel: full 2-D scatter of the RBF window while P * window <= SCATTER_FULL_BELOW * positions
+# (P * window^2 rows); above, the horizontal pass is scattered and the vertical pass runs densely.
 SCATTER_FULL_BELOW = 0.5
-# NCHW input: gather from a channels-last copy once P * GATHER_NHWC_ABOVE >= B*H*W (the layout conversion
-# then costs less than the strided column gather).
+# PyTorch kernel, NCHW input: gather from a channels-last copy once P * GATHER_NHWC_ABOVE >= B*H*W (the
+# layout conversion then costs less than the strided column gather).
 GATHER_NHWC_ABOVE = 5
 ACTIVATIONS = {0: "none", 1: "relu", 2: "relu6"}
 #: CPU kernels of the op; None (or "auto") picks "native" when it is built and applies, else "torch".

@@ -114,13 +114,18 @@ static void testFastHostPath()
     int64_t const b = 2, cin = 3, cout = 20, h = 9, w = 8, ho = 5, wo = 8, k = cin * 9;
     std::vector<float> x(b * cin * h * w), wt(cout * k), bias(cout), mask(b * ho * wo), ref(b * cout * ho * wo);
     uint32_t state = 12345u;
-    auto rnd = [&state]() { return static_cast<float>((state = state * 1664525u + 1013904223u) >> 8) / 16777216.f - 0.5f; };
+    auto rnd = [&state]() // LCG in [-0.5, 0.5)
+    {
+        state = state * 1664525u + 1013904223u;
+        return static_cast<float>(state >> 8) / 16777216.f - 0.5f;
+    };
     for (auto* v : {&x, &wt, &bias})
         for (float& e : *v)
             e = rnd();
     for (float& e : mask)
         e = rnd() < -0.2f ? 1.f : 0.f; // ~30 % sampled
-    int64_t xs[4] = {b, cin, h, w}, ms[4] = {b, 1, ho, wo}, ws[4] = {cout, cin, 3, 3}, strides[4] = {cin * h * w, h * w, w, 1};
+    int64_t xs[4] = {b, cin, h, w}, ms[4] = {b, 1, ho, wo}, ws[4] = {cout, cin, 3, 3};
+    int64_t strides[4] = {cin * h * w, h * w, w, 1};
     int32_t attrs[9] = {2, 1, 1, 1, 1, 1, 1, 1, 5};
     int64_t shape[4];
     CHECK(edge_sample_interp_ref(x.data(), mask.data(), wt.data(), bias.data(), ref.data(), 0, xs, ms, ws, cout,
@@ -130,7 +135,8 @@ static void testFastHostPath()
         pos.data());
     CHECK(p > 0 && p < static_cast<int64_t>(mask.size()));
     std::vector<float> cols(p * k);
-    CHECK(edge_sample_interp_cpu_gather(x.data(), strides, xs, ms, ws, attrs, 0.3f, pos.data(), p, cols.data(), 2) == 0);
+    CHECK(edge_sample_interp_cpu_gather(x.data(), strides, xs, ms, ws, attrs, 0.3f, pos.data(), p, cols.data(), 2)
+        == 0);
     for (int32_t method = 1; method <= 2; ++method)
     {
         std::vector<float> rows(p * cout), out(b * ho * wo * cout);
