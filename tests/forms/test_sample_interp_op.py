@@ -143,3 +143,27 @@ def test_errors_name_the_problem(bad):
             sample_interp(torch.randn(1, 3, 8, 8), m, w, None, **kw)
         else:
             sample_interp_sparse(x, m, w, None, (1, 1), (1, 1), (1, 1), 1, 5)
+
+
+def test_eager_fast_path_equals_the_op_and_modes_still_see_the_op():
+    """Plain eager CPU calls skip the custom op's dispatch layers; results are identical, and the FLOP counter
+    (a dispatch mode) and autograd recording still go through torch.ops.edge.sample_interp."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from edge.ops.sample_interp import _plain_eager
+
+    torch.manual_seed(5)
+    x, w, b = torch.randn(1, 6, 11, 11), torch.randn(6, 6, 3, 3), torch.randn(6)
+    m = (torch.rand(1, 1, 11, 11) < 0.3).float()
+    assert _plain_eager(x, m, w, b)
+    direct = sample_interp(x, m, w, b, 1, 1, activation=1, window=5, lam=0.5)
+    via_op = torch.ops.edge.sample_interp(x, m, w, b, [1, 1], [1, 1], [1, 1], 1, 1, 5, 0.5)
+    assert torch.equal(direct, via_op)
+    with FlopCounterMode(display=False) as fm:
+        assert not _plain_eager(x, m, w, b)
+        sample_interp(x, m, w, b, 1, 1, activation=1, window=5, lam=0.5)
+    assert fm.get_total_flops() > 0 and "edge.sample_interp" in str(fm.get_flop_counts())
+    wg = w.clone().requires_grad_()
+    assert not _plain_eager(x, m, wg, b)
+    with torch.no_grad():
+        assert _plain_eager(x, m, wg, b)
