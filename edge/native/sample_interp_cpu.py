@@ -7,7 +7,8 @@ does the parts PyTorch runs as many small passes, and the GEMM stays in PyTorch 
 2. ``gather``: im2col of the P sampled receptive fields only -> cols (G, P, kh*kw*Cin/G), taps outer;
 3. ``torch.addmm`` (``baddbmm`` over groups): rows (P, Cout) = cols @ W + bias;
 4. ``interp``: activation of the rows in place, then every output element written once: a sampled position
-   copies its row, an unsampled one gets the RBF-weighted mean of its sampled neighbours (SPEC §4).
+   copies its row, an unsampled one gets the RBF-weighted mean of its sampled neighbours (SPEC §4), summed by
+   pushing each sampled row into its window at low density, in separable form (rows, then columns) above.
 
 Above ``dense_above`` sampled positions the convolution runs densely (one ``F.conv2d``) and only steps 1 and
 4 remain. :func:`available` says whether the library (with these functions) is built; ``edge.ops.sample_interp``
@@ -165,8 +166,8 @@ def sample_interp_cpu(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor, str
     x (Tensor[B, Cin, H, W], any strides), mask (Tensor[B, 1, Ho, Wo], > 0.5 = sampled),
     weight (Tensor[Cout, Cin/groups, kh, kw]), bias (Tensor[Cout]) -> Tensor[B, Cout, Ho, Wo] with
     channels-last strides. ``threads`` None = ``torch.get_num_threads()``. ``method``: how the interpolation
-    sums the neighbours, 1 pull (per unsampled position), 2 separable (horizontal then vertical pass), 0 the
-    cheaper of the two for the mask's density (the results agree to float rounding).
+    sums the neighbours, 1 push (each sampled position adds into its window), 2 separable (horizontal then
+    vertical pass), 0 push at low density and separable above (the results agree to float rounding).
     """
     lib = _lib()
     if lib is None:

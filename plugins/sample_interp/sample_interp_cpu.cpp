@@ -5,9 +5,10 @@
 //   2. gather: im2col of the sampled receptive fields only, (G, P, kh*kw*Cin/G), taps outer, channels inner
 //              (one contiguous run of Cin/G values per tap for channels-last input);
 //   3. interp: activation of the P GEMM rows, then every output element written once (B, Ho, Wo, Cout):
-//              a sampled position copies its row, an unsampled one pulls its sampled neighbours with the RBF
-//              weights and divides by their sum + 1e-5 (interpAt() of sample_interp_kernel.cuh, vectorised);
-//              at medium densities the same sums in separable form (K = k1 k1^T: horizontal, then vertical).
+//              a sampled position copies its row, an unsampled one gets the sum of K * row over its sampled
+//              neighbours divided by their sum of K + 1e-5 (interpAt() of sample_interp_kernel.cuh): at low
+//              density each sampled row is pushed into its window, at medium densities the sums run in
+//              separable form (K = k1 k1^T: horizontal, then vertical), on 8-float vectors.
 // Same Params/setShapes/activate/isSampled/rbf/kEps as the CUDA kernels and the reference. float32 only;
 // OpenMP when the compiler has it (threads passed by the caller), else serial.
 #include "../common/edge_ref.h"
@@ -76,16 +77,14 @@ EDGE_HOT void gatherField(sinterp::Params const& p, float const* x, int64_t cons
     }
 }
 
-//! Per-thread buffers of interpLine: window cursors and the current position's neighbours (rows, weights).
+//! Per-thread buffers of the separable passes: the current position's neighbour rows and weights.
 struct Scratch
 {
-    std::vector<int32_t> cur, end;
-    std::vector<int64_t> base;
     std::vector<float const*> rows;
     std::vector<float> w;
     explicit Scratch(int32_t window)
-        : cur(window), end(window), base(window), rows(static_cast<size_t>(window) * window),
-          w(static_cast<size_t>(window) * window)
+        : rows(window)
+        , w(window)
     {
     }
 };
@@ -136,55 +135,59 @@ inline __attribute__((always_inline)) void pullAll(
         out[c] = pull1(nb, w, n, c, inv);
 }
 
-//! One output line (b, y) of the interpolation. The sampled entries of each window row are a contiguous run of
-//! the ascending position list (lineStart), walked with one cursor per window row as x advances, so an
-//! unsampled position costs its sampled neighbours plus `window` cursor checks (not window^2 mask reads).
-EDGE_HOT void interpLine(sinterp::Params const& p, float const* rows, int32_t const* pos, int32_t const* rowmap,
-    int32_t const* lineStart, float const* k2, int64_t line, float* out, Scratch& s)
+//! o[0:n] += k * r[0:n] (8-float vectors, scalar tail).
+inline __attribute__((always_inline)) void axpy(float* o, float const* r, float k, int64_t n)
 {
-    int32_t const r = p.window / 2, win = p.window;
-    int64_t const width = p.outW, cout = p.cout, y = line % p.outH;
-    int32_t* __restrict cur = s.cur.data();
-    int32_t* __restrict end = s.end.data();
-    int64_t* __restrict base = s.base.data();
-    float const** __restrict nb = s.rows.data();
-    float* __restrict w = s.w.data();
-    for (int32_t du = -r; du <= r; ++du)
+    int64_t c = 0;
+    for (; c + 8 <= n; c += 8)
+        *reinterpret_cast<Vec8*>(o + c) += k * *reinterpret_cast<Vec8 const*>(r + c);
+    for (; c < n; ++c)
+        o[c] += k * r[c];
+}
+
+//! Push form for low densities, on the output lines [first, last): every sampled position whose window reaches
+//! these lines adds K * row to its unsampled neighbours (and K to their denominator); then each unsampled
+//! position is divided by (sum K + 1e-5) and each sampled one copies its row. ~P * window^2 row updates in all,
+//! instead of scanning `window` cursors at every unsampled position.
+EDGE_HOT void pushLines(sinterp::Params const& p, float const* rows, int32_t const* pos, int32_t const* rowmap,
+    int32_t const* lineStart, float const* k2, int64_t first, int64_t last, float* out, float* den)
+{
+    int32_t const r = p.window / 2;
+    int64_t const width = p.outW, cout = p.cout;
+    std::fill(out + first * width * cout, out + last * width * cout, 0.f);
+    std::fill(den + first * width, den + last * width, 0.f);
+    int64_t const lo = std::max<int64_t>(0, first - r), hi = std::min<int64_t>(p.batch * p.outH, last + r);
+    for (int32_t j = lineStart[lo]; j < lineStart[hi]; ++j)
     {
-        bool const inside = y + du >= 0 && y + du < p.outH;
-        cur[du + r] = inside ? lineStart[line + du] : 0;
-        end[du + r] = inside ? lineStart[line + du + 1] : 0;
-        base[du + r] = (line + du) * width;
-    }
-    for (int64_t x = 0; x < width; ++x)
-    {
-        int64_t const flat = line * width + x;
-        float* o = out + flat * cout;
-        if (rowmap[flat] >= 0)
+        int64_t const line = pos[j] / width, x = pos[j] % width, y = line % p.outH;
+        float const* row = rows + static_cast<int64_t>(j) * cout;
+        for (int32_t du = -r; du <= r; ++du)
         {
-            std::memcpy(o, rows + static_cast<int64_t>(rowmap[flat]) * cout, sizeof(float) * cout);
-            continue;
-        }
-        int32_t n = 0;
-        float den = 0.f;
-        for (int32_t i = 0; i < win; ++i)
-        {
-            int32_t j = cur[i];
-            int32_t const stop = end[i];
-            int64_t const lo = base[i] + x - r, hi = base[i] + x + r;
-            while (j < stop && pos[j] < lo)
-                ++j;
-            cur[i] = j;
-            float const* kr = k2 + i * win + r - (base[i] + x); // kr[pos] = K(du, pos - x) for this row
-            for (; j < stop && pos[j] <= hi; ++j)
+            int64_t const target = line + du;
+            if (y + du < 0 || y + du >= p.outH || target < first || target >= last)
+                continue;
+            for (int32_t dv = -r; dv <= r; ++dv)
             {
-                float const k = kr[pos[j]];
-                nb[n] = rows + static_cast<int64_t>(j) * cout;
-                w[n++] = k;
-                den += k;
+                int64_t const xx = x + dv, flat = target * width + xx;
+                if (xx < 0 || xx >= width || rowmap[flat] >= 0)
+                    continue;
+                float const k = k2[(du + r) * p.window + dv + r];
+                axpy(out + flat * cout, row, k, cout);
+                den[flat] += k;
             }
         }
-        pullAll(nb, w, n, cout, 1.f / (den + sinterp::kEps), o);
+    }
+    for (int64_t flat = first * width; flat < last * width; ++flat)
+    {
+        float* o = out + flat * cout;
+        if (rowmap[flat] >= 0)
+            std::memcpy(o, rows + static_cast<int64_t>(rowmap[flat]) * cout, sizeof(float) * cout);
+        else
+        {
+            float const inv = 1.f / (den[flat] + sinterp::kEps);
+            for (int64_t c = 0; c < cout; ++c)
+                o[c] *= inv;
+        }
     }
 }
 
@@ -316,9 +319,10 @@ extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_gather(float const* x, in
 
 //! rows (P, Cout): the convolution at the sampled positions `pos` (ascending, from edge_sample_interp_cpu_index),
 //! before the activation (activated in place here). out (B, Ho, Wo, Cout): rows at sampled positions, the RBF
-//! interpolation of the sampled neighbours elsewhere (0 where the window holds none). `method`: 1 pull (each
-//! unsampled position sums its sampled neighbours: ~window^2 * density rows each), 2 separable (a horizontal
-//! pass on every position, then a vertical one on the unsampled: ~2 * window rows each), 0 the cheaper of the two.
+//! interpolation of the sampled neighbours elsewhere (0 where the window holds none). `method`: 1 push (each
+//! sampled position adds K * row to its window: ~window^2 row updates per sampled position), 2 separable (a
+//! horizontal pass on every position, then a vertical one on the unsampled: ~2 * window rows per position),
+//! 0 the cheaper one for the density: push while d * (1 - d) * window <= 0.5, else separable.
 //! 0 or -1.
 extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_interp(float* rows, int32_t const* pos, int64_t npos,
     int32_t const* rowmap, int64_t const* x_shape, int64_t const* mask_shape, int64_t const* w_shape,
@@ -355,7 +359,7 @@ extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_interp(float* rows, int32
     if (method == 0)
         method = (1.0 - d) * d * p.window > 0.5 ? 2 : 1;
     if (method != 1 && method != 2)
-        return ref::fail("method must be 0 (auto), 1 (pull) or 2 (separable)");
+        return ref::fail("method must be 0 (auto), 1 (push) or 2 (separable)");
     std::vector<float> k1(p.window);
     for (int32_t du = -r; du <= r; ++du)
         k1[du + r] = std::exp(-p.lambda * static_cast<float>(du * du));
@@ -380,14 +384,18 @@ extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_interp(float* rows, int32
         hn = fresh.get();
     }
     float* hd = hn ? hn + n * p.cout : nullptr;
+    std::vector<float> den(method == 1 ? static_cast<size_t>(n) : 0);
 #pragma omp parallel num_threads(nt)
     {
         Scratch scratch(p.window);
         if (method == 1)
         {
+            int64_t const chunk = (lines + nt - 1) / nt; // contiguous line ranges: no two threads write one line
 #pragma omp for schedule(static)
-            for (int64_t line = 0; line < lines; ++line)
-                interpLine(p, rows, pos, rowmap, lineStart.data(), k2.data(), line, out, scratch);
+            for (int t = 0; t < nt; ++t)
+                if (t * chunk < lines)
+                    pushLines(p, rows, pos, rowmap, lineStart.data(), k2.data(), t * chunk,
+                        std::min(lines, (t + 1) * chunk), out, den.data());
         }
         else
         {

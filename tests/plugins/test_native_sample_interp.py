@@ -184,7 +184,7 @@ def _fast(x, mask, weight, bias, c, threads=None, method=0):
 
 @settings(max_examples=80, deadline=None)
 @given(case=interp_case(), channels_last=st.booleans(), threads=st.sampled_from([1, 2]),
-       method=st.sampled_from([0, 1, 2]))  # interpolation: auto / pull / separable
+       method=st.sampled_from([0, 1, 2]))  # interpolation: auto / push / separable
 def test_fast_cpu_path_matches_dense_reference(ref_lib, case, channels_last, threads, method):
     from edge.ops.sample_interp import sample_interp_reference
 
@@ -212,7 +212,7 @@ def test_fast_cpu_path_wide_layers(ref_lib, cout, density):
     for xx in (x, x.contiguous(), x.contiguous(memory_format=torch.channels_last)):
         got = sample_interp_sparse(xx, mask, weight, bias, **kw, backend="native")
         torch.testing.assert_close(got, want, rtol=0, atol=FP32_TOL * scale(want))
-    for method in (1, 2):  # pull and separable interpolation, whatever the automatic choice
+    for method in (1, 2):  # push and separable interpolation, whatever the automatic choice
         c = {**kw, "stride": [1, 1], "padding": [1, 1], "dilation": [1, 1]}
         torch.testing.assert_close(_fast(x, mask, weight, bias, c, 2, method), want, rtol=0,
                                    atol=FP32_TOL * scale(want))
