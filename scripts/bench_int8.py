@@ -116,6 +116,13 @@ def main(argv=None) -> dict:
             "calib_seconds": rep.calib_seconds, "gate_seconds": gate_s[scheme]})
     from edge.calib.fp16 import to_fp16  # the ceiling: agreement of an FP16 model (no INT8 at all)
 
+    if "trt" in reports:  # the TensorRT 11 file: INT8 layers + the gate's layers in FP16 (strongly typed)
+        mixed = to_fp16(reports["trt"].result.path, args.workdir / "mnv2.trt.fp16-rest.onnx")
+        c = ev.compare(ref, ev.run_all(ev.session(mixed), recipe, evs), recipe)
+        summary.append({"scheme": "trt, gate's layers in FP16 (TensorRT 11 file)", "gate_passed": c.top1_agreement >= args.threshold,
+                        "fp32_layers": 0, "top1_agreement": c.top1_agreement, "snr_db": c.snr_db[0],
+                        "top5_agreement": c.extra.get("top5_agreement"),
+                        "agreement_confident": c.extra.get("top1_agreement_confident"), "judged_on": "literal Q/DQ"})
     fp16 = ev.compare(ref, ev.run_all(ev.session(to_fp16(fp32, args.workdir / "mnv2.fp16.onnx")), recipe, evs), recipe)
     summary.append({"scheme": "fp16 (reference, no INT8)", "top1_agreement": fp16.top1_agreement,
                     "top5_agreement": fp16.extra.get("top5_agreement"), "snr_db": fp16.snr_db[0],

@@ -4,6 +4,10 @@ FP32 ONNX + ``BuilderFlag.FP16`` (edge.trt, ``precision="fp16"``).
 
 Uses onnxconverter-common's ``float16.convert_float_to_float16`` (Cast nodes around the blocked ops),
 with model inputs/outputs kept FP32 by default so the recipe's float32 feeds still apply.
+
+A Q/DQ (INT8) model becomes INT8 + FP16: the quantized layers stay INT8 and every layer the accuracy gate kept
+in higher precision runs FP16, with FP16 Q/DQ scales (opset 19: the model is upgraded first when older). That is
+the strongly typed file for TensorRT 11, which has no FP16 builder flag to lower those layers itself.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ def to_fp16(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, keep_fp32_o
     onnx_in = Path(onnx_in)
     if not onnx_in.exists():
         raise InputError(f"ONNX model {onnx_in} does not exist")
-    model = onnx.load(str(onnx_in))
+    model = _qdq_opset(onnx.load(str(onnx_in)))
     block = list(keep_fp32_ops if keep_fp32_ops is not None else SENSITIVE_OPS)
     block += sorted({n.op_type for n in model.graph.node if n.domain == "trt.plugins"})
     with warnings.catch_warnings():
@@ -52,3 +56,22 @@ def to_fp16(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, keep_fp32_o
     with atomic_path(onnx_out, suffix=".onnx") as tmp:
         onnx.save(m16, str(tmp))
     return Path(onnx_out)
+
+
+QDQ_FP16_OPSET = 19  # QuantizeLinear/DequantizeLinear take FP16 scales from opset 19
+
+
+def _qdq_opset(model):
+    """Upgrade a model with Q/DQ nodes to opset 19 so its scales may become FP16; others are returned as they are."""
+    if not any(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in model.graph.node):
+        return model
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+    if opset >= QDQ_FP16_OPSET:
+        return model
+    from onnx import version_converter
+
+    try:
+        return version_converter.convert_version(model, QDQ_FP16_OPSET)
+    except Exception as e:  # noqa: BLE001 - the converter raises bare RuntimeErrors
+        raise InputError(f"cannot upgrade the Q/DQ model from opset {opset} to {QDQ_FP16_OPSET} for FP16 scales "
+                         f"({e}); re-export it with opset >= {QDQ_FP16_OPSET}") from e

@@ -160,3 +160,29 @@ def test_entropy_calibration_is_not_max(fashion, tmp_path):
     tighter = [k for k in shared if amax["entropy"][k] < 0.99 * amax["max"][k]]
     assert tighter, "entropy ranges equal the max ranges"
     assert all(amax["entropy"][k] <= amax["max"][k] * 1.001 for k in shared)  # KL thresholds clip, never widen
+
+
+def test_int8_model_with_fp32_layers_becomes_int8_fp16(fashion, tmp_path):
+    """The gate's FP32 layers become FP16 for strongly typed TensorRT 11: FP16 scales (opset 19), INT8 layers kept."""
+    from edge.calib.fp16 import to_fp16
+
+    onnx_path, _ = fashion
+    recipe = Recipe.load("fashion-cnn")
+    calib = data.load("fashion-mnist:train").take(50000, 50064)
+    test = data.load("fashion-mnist:test", limit=200)
+    names = [n for n, _ in qdq.quantizable_nodes(onnx_path)]
+    res = qdq.quantize(onnx_path, tmp_path / "q.onnx", recipe, calib, method="max", nodes_to_exclude=names[:1])
+    out = to_fp16(res.path, tmp_path / "q.fp16.onnx")
+    m = onnx.load(str(out))
+    onnx.checker.check_model(m, full_check=True)
+    assert next(o.version for o in m.opset_import if o.domain in ("", "ai.onnx")) >= 19
+    init = {i.name: i for i in m.graph.initializer}
+    dq = [n for n in m.graph.node if n.op_type == "DequantizeLinear"]
+    assert dq and all(init[n.input[1]].data_type == onnx.TensorProto.FLOAT16 for n in dq if n.input[1] in init)
+    assert sum(n.op_type == "QuantizeLinear" for n in m.graph.node) == \
+        sum(n.op_type == "QuantizeLinear" for n in onnx.load(str(res.path)).graph.node)  # same INT8 layers
+    ref = ev.run_all(ev.session(onnx_path), recipe, test)
+    q32 = ev.run_all(ev.session(res.path), recipe, test)
+    q16 = ev.run_all(ev.session(out), recipe, test)
+    assert ev.snr_db(q32[0], q16[0]) > 30  # FP16 adds little to the INT8 model's own error
+    assert ev.compare(ref, q16, recipe).top1_agreement > 0.9
