@@ -155,19 +155,28 @@ def _median_ms(v: list[float]) -> float:
     return sorted(v)[len(v) // 2] * 1e3
 
 
-def parse_form(spec: str) -> tuple[str, float | None, float | None]:
-    """``"sample_interp@0.5:0.4"`` -> ("sample_interp", weight 0.5, target 0.4); ``"csp"`` -> ("csp", None, None)."""
+def parse_form(spec: str) -> tuple[str, float | None, float | None, int | None]:
+    """``form[@weight[:target]][/epochs]`` -> (form, sparsity weight, density target, distillation epochs):
+    ``"sample_interp@0.5:0.4"`` -> ("sample_interp", 0.5, 0.4, None); ``"csp/4"`` -> ("csp", None, None, 4)."""
+    spec, _, epochs = spec.partition("/")
     form, _, w = spec.partition("@")
     weight, _, target = w.partition(":")
-    return form, (float(weight) if weight else None), (float(target) if target else None)
+    return (form, (float(weight) if weight else None), (float(target) if target else None),
+            (int(epochs) if epochs else None))
 
 
 def convert(spec: str, teacher, train, test, args) -> tuple:
     """Convert, measure the accuracy right after conversion, fit stages; -> (student, report, info)."""
     from edge.forms.spconv import calibrate_spconv
 
-    form, _, _ = parse_form(spec)
-    student, report = apply_form(teacher, form)
+    form = parse_form(spec)[0]
+    if form == "sample_interp":
+        from edge.forms.sample_interp import to_sample_interp
+
+        student, report = to_sample_interp(teacher, exclude=args.si_exclude.split(",") if args.si_exclude else None,
+                                           return_report=True)
+    else:
+        student, report = apply_form(teacher, form)
     info = {}
     if form.startswith("spconv"):
         calibrate_spconv(student, train, args.bn_batches)
@@ -185,11 +194,11 @@ def convert(spec: str, teacher, train, test, args) -> tuple:
 
 
 def run_form(spec: str, teacher, train, test, args) -> tuple:
-    _, sw, target = parse_form(spec)
+    _, sw, target, epochs = parse_form(spec)
     t0 = time.perf_counter()
     student, report, info = convert(spec, teacher, train, test, args)
     print(f"{spec}: {len(report.replaced)} replaced; {info}", flush=True)
-    steps = args.distill_steps or args.distill_epochs * len(train)
+    steps = args.distill_steps or (epochs or args.distill_epochs) * len(train)
     res = distill(student, teacher, Progress(train, spec), epochs=-(-steps // len(train)), lr=args.distill_lr,
                   sparsity_weight=sw, sparsity_target=target, tau_end=args.tau_end if sw is not None else None,
                   feature_layers=list(STAGES) if args.feature_weight else None,
@@ -229,10 +238,14 @@ def main(argv=None) -> int:
     ap.add_argument("--distill-lr", type=float, default=3e-3)
     ap.add_argument("--feature-weight", type=float, default=0.0, help="stage feature matching weight (0: off)")
     ap.add_argument("--tau-end", type=float, default=0.1, help="final Gumbel temperature (sample-interp)")
+    ap.add_argument("--si-exclude", default="layer3.*,layer4.*",
+                    help="fnmatch patterns of blocks sample-interp keeps dense (default: the 7x7 and 4x4 stages, "
+                         "too coarse to interpolate); empty: none")
     ap.add_argument("--bn-batches", type=int, default=50, help="batches for BN recalibration")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--forms", default="csp,spconv=0.5,spconv=0.25,sample_interp@2:0.6,sample_interp@2:0.4",
-                    help="comma-separated forms; sample_interp@W[:T] sets the sparsity weight W (and target T)")
+                    help="comma-separated forms; sample_interp@W[:T] sets the sparsity weight W (and density target "
+                         "T); a /E suffix sets that form's distillation epochs (csp/4)")
     ap.add_argument("--flop-images", type=int, default=500, help="test images the FLOPs are counted on")
     ap.add_argument("--rounds", type=int, default=15, help="interleaved latency rounds")
     ap.add_argument("--reps", type=int, default=5, help="batch-1 repetitions per round")
