@@ -37,16 +37,7 @@ namespace
 char const* readParams(sinterp::Params& p, int64_t const* x_shape, int64_t const* mask_shape,
     int64_t const* w_shape, int32_t const* attrs, float lambda)
 {
-    p.sy = attrs[0];
-    p.sx = attrs[1];
-    p.py = attrs[2];
-    p.px = attrs[3];
-    p.dy = attrs[4];
-    p.dx = attrs[5];
-    p.groups = attrs[6];
-    p.activation = attrs[7];
-    p.window = attrs[8];
-    p.lambda = lambda;
+    p = sinterp::paramsFromAttrs(attrs, lambda);
     return sinterp::setShapes(p, x_shape, w_shape, mask_shape, w_shape[0]);
 }
 

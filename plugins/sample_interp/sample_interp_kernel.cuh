@@ -155,6 +155,24 @@ inline char const* checkAttributes(Params const& p)
     return nullptr;
 }
 
+//! Attributes from the C ABI array {sy, sx, py, px, dy, dx, groups, activation, window} (edge_sample_interp_ref
+//! and the fast host path share it).
+inline Params paramsFromAttrs(int32_t const* attrs, float lambda)
+{
+    Params p;
+    p.sy = attrs[0];
+    p.sx = attrs[1];
+    p.py = attrs[2];
+    p.px = attrs[3];
+    p.dy = attrs[4];
+    p.dx = attrs[5];
+    p.groups = attrs[6];
+    p.activation = attrs[7];
+    p.window = attrs[8];
+    p.lambda = lambda;
+    return p;
+}
+
 //! Fills the shapes from X (B, Cin, H, W), W (Cout, Cin/groups, kh, kw) and checks them against the mask
 //! shape (mb, mc, mh, mw); returns nullptr or the reason.
 inline char const* setShapes(Params& p, int64_t const* xs, int64_t const* ws, int64_t const* ms, int64_t biasLen)

@@ -40,17 +40,7 @@ extern "C" EDGE_REF_API int32_t edge_sample_interp_ref(void const* x, void const
     void const* bias, void* y, int32_t dtype, int64_t const* x_shape, int64_t const* mask_shape,
     int64_t const* w_shape, int64_t bias_len, int32_t const* attrs, float lambda, int64_t* out_shape)
 {
-    sinterp::Params p;
-    p.sy = attrs[0];
-    p.sx = attrs[1];
-    p.py = attrs[2];
-    p.px = attrs[3];
-    p.dy = attrs[4];
-    p.dx = attrs[5];
-    p.groups = attrs[6];
-    p.activation = attrs[7];
-    p.window = attrs[8];
-    p.lambda = lambda;
+    sinterp::Params p = sinterp::paramsFromAttrs(attrs, lambda);
     if (char const* err = sinterp::setShapes(p, x_shape, w_shape, mask_shape, bias_len))
         return ref::fail(err);
     if (out_shape)
