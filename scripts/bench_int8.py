@@ -47,7 +47,7 @@ def eval_set_stats(logits: np.ndarray) -> dict:
     p = np.exp(logits - logits.max(1, keepdims=True))
     p = np.sort(p / p.sum(1, keepdims=True), 1)
     return {"median_top1_prob": float(np.median(p[:, -1])), "near_tie_share": float(np.mean(p[:, -1] - p[:, -2] < 0.1)),
-            "distinct_top1": int(len(set(logits.argmax(1))))}
+            "distinct_top1": len(set(logits.argmax(1).tolist()))}
 
 
 def main(argv=None) -> dict:

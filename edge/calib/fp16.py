@@ -72,6 +72,6 @@ def _qdq_opset(model):
 
     try:
         return version_converter.convert_version(model, QDQ_FP16_OPSET)
-    except Exception as e:  # noqa: BLE001 - the converter raises bare RuntimeErrors
+    except Exception as e:  # the converter raises bare RuntimeErrors
         raise InputError(f"cannot upgrade the Q/DQ model from opset {opset} to {QDQ_FP16_OPSET} for FP16 scales "
                          f"({e}); re-export it with opset >= {QDQ_FP16_OPSET}") from e

@@ -178,7 +178,7 @@ def _entropy_ranges(model_path: Path, reader, op_types: list[str], symmetric: bo
     """
     from onnxruntime.quantization.calibrate import create_calibrator, save_tensors_data
 
-    with _quiet_ort_logging(), contextlib.redirect_stdout(open(os.devnull, "w")):  # noqa: SIM115 - ORT prints
+    with open(os.devnull, "w") as devnull, _quiet_ort_logging(), contextlib.redirect_stdout(devnull):  # ORT prints
         cal = create_calibrator(model_path, op_types, augmented_model_path=str(tmp / "augmented.onnx"),
                                 calibrate_method=ortq.CalibrationMethod.Entropy,
                                 extra_options={"symmetric": symmetric, "num_bins": ENTROPY_BINS,
