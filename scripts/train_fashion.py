@@ -15,7 +15,8 @@ wall-clock budgets), on ``--threads`` threads (default 1), so results are reprod
 3. distillation (``edge.forms.distill``: soft targets + labels, cosine LR, BN recalibration) for
    ``--distill-epochs``; sample-interp students get a sparsity loss (``sample_interp@W`` or
    ``sample_interp@W:TARGET`` for the density-budget form) and a Gumbel temperature decaying to
-   ``--tau-end`` over their steps.
+   ``--tau-end`` over their steps; ``--si-hard-epochs`` adds a phase trained on the inference masks
+   (``p >= 0.5``, straight-through gradient), so weights and BN statistics fit the masks that will run.
 FLOPs are counted by ``torch.utils.flop_counter`` on real test images; for sample-interp that is what the
 sparse kernel executes at the measured hard-mask density (SPEC §4), not the dense count.
 """
@@ -206,6 +207,19 @@ def run_form(spec: str, teacher, train, test, args) -> tuple:
                   progress=False)
     info.update({"distill steps": res.steps, "distill (s)": round(time.perf_counter() - t0, 1),
                  "history": res.history, "replaced": len(report.replaced), "skipped": len(report.skipped)})
+    if sw is not None and args.si_hard_epochs:
+        # second phase: train on the masks inference uses (p >= 0.5, straight-through gradient)
+        from edge.forms.sample_interp import set_mask_training
+
+        info["acc after Gumbel phase (%)"] = acc(student, test)
+        set_mask_training(student, "hard")
+        t1 = time.perf_counter()
+        hard = distill(student, teacher, Progress(train, f"{spec} hard"), epochs=args.si_hard_epochs,
+                       lr=args.distill_lr * args.si_hard_lr, sparsity_weight=sw, sparsity_target=target,
+                       bn_batches=args.bn_batches, progress=False)
+        set_mask_training(student, "gumbel")
+        info.update({"hard steps": hard.steps, "hard (s)": round(time.perf_counter() - t1, 1),
+                     "hard history": hard.history})
     return student, info
 
 
@@ -241,6 +255,10 @@ def main(argv=None) -> int:
     ap.add_argument("--si-exclude", default="layer3.*,layer4.*",
                     help="fnmatch patterns of blocks sample-interp keeps dense (default: the 7x7 and 4x4 stages, "
                          "too coarse to interpolate); empty: none")
+    ap.add_argument("--si-hard-epochs", type=int, default=0,
+                    help="sample-interp: epochs after the Gumbel phase trained on the inference masks (p >= 0.5) "
+                         "with a straight-through gradient (0: none)")
+    ap.add_argument("--si-hard-lr", type=float, default=0.3, help="learning rate of that phase, x --distill-lr")
     ap.add_argument("--bn-batches", type=int, default=50, help="batches for BN recalibration")
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--forms", default="csp,spconv=0.5,spconv=0.25,sample_interp@2:0.6,sample_interp@2:0.4",
@@ -288,7 +306,7 @@ def main(argv=None) -> int:
         if "densities" in c:
             row["mask density"] = round(evaluate(student, test)["density"], 3)
             info["densities"] = c["densities"]
-        row["distill steps"] = info["distill steps"]
+        row["distill steps"] = info["distill steps"] + info.get("hard steps", 0)
         row = {k: v for k, v in row.items() if v is not None}
         rows.append(row)
         models[spec], details[spec] = student, info

@@ -40,6 +40,7 @@ __all__ = [
     "gumbel_mask",
     "mask_density",
     "separable_interpolate",
+    "set_mask_training",
     "sparsity_loss",
     "to_sample_interp",
 ]
@@ -68,6 +69,11 @@ class MaskHead(nn.Module):
 
     Args (None means default): stride of the gated conv; grid (11); temperature (1.0); decay (0.99998);
     stochastic: sample the eval mask with Gumbel noise at T = 0.03 (default False: ``p >= 0.5``).
+
+    ``straight_through`` (attribute, default False; :func:`set_mask_training`): in training, use the
+    inference mask ``p >= 0.5`` in the forward pass and the gradient of ``p`` in the backward pass
+    (straight-through estimator) instead of the Gumbel relaxation of SPEC §4, so that the network and its
+    BN statistics are fitted to the masks it will run with.
     """
 
     def __init__(self, cin: int, stride: int = 1, grid: int | None = None, temperature: float | None = None,
@@ -79,13 +85,16 @@ class MaskHead(nn.Module):
         self.grid = 11 if grid is None else int(grid)
         self.decay = 0.99998 if decay is None else float(decay)
         self.stochastic = stochastic
+        self.straight_through = False
         self.register_buffer("temperature", torch.tensor(1.0 if temperature is None else float(temperature)))
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         logits = self.conv(x)
         p = torch.sigmoid(logits)
         g = grid_prior(p.shape, self.grid, p.device, p.dtype)
-        if self.training:
+        if self.training and self.straight_through:
+            m = (logits >= 0).to(p.dtype) + (p - p.detach())  # exactly binary forward, gradient of p
+        elif self.training:
             m = gumbel_mask(p, float(self.temperature))
             with torch.no_grad():
                 self.temperature.mul_(self.decay)
@@ -290,6 +299,20 @@ def sparsity_loss(model: nn.Module, weight: float | None = None, target: float |
 
     total = sum(0.25 * term(b.last_p[0]) + 0.75 * term(b.last_p[1]) for b in blocks)
     return w / len(blocks) * total
+
+
+def set_mask_training(model: nn.Module, mode: str) -> int:
+    """Training mode of every mask head of ``model``: ``"gumbel"`` (SPEC §4, the default) or ``"hard"``
+    (forward with the inference mask ``p >= 0.5``, straight-through gradient). Returns the count of heads."""
+    if mode not in ("gumbel", "hard"):
+        raise InputError(f"set_mask_training: mode must be 'gumbel' or 'hard', got {mode!r}")
+    heads = [m for m in model.modules() if isinstance(m, MaskHead)]
+    if not heads:
+        raise InputError(f"set_mask_training: {type(model).__name__} has no mask head; convert it with "
+                         f"to_sample_interp first")
+    for h in heads:
+        h.straight_through = mode == "hard"
+    return len(heads)
 
 
 def mask_density(model: nn.Module) -> float:

@@ -12,6 +12,7 @@ from edge.forms import (
     MaskHead,
     SampleInterpBlock,
     mask_density,
+    set_mask_training,
     sparsity_loss,
     to_sample_interp,
 )
@@ -58,6 +59,30 @@ def test_gumbel_training_and_temperature():
     assert h.temperature.item() == pytest.approx(0.99998)
     soft = gumbel_mask(torch.full((10000,), 0.7), 1e-3)  # low T: Bernoulli(p)
     assert abs(soft.round().mean().item() - 0.7) < 0.03
+
+
+def test_hard_training_uses_the_inference_mask_with_straight_through_gradient():
+    torch.manual_seed(0)
+    model = to_sample_interp(_tiny(BasicBlock))
+    _sparsify(model)
+    assert set_mask_training(model, "hard") == 8
+    x = torch.randn(2, 1, 24, 24)
+    h, f = model.layer1[0].mask2, torch.randn(2, 4, 24, 24)
+    m_eval, _ = h.eval()(f)
+    m_train, p = h.train()(f)
+    assert torch.equal(m_train.detach(), m_eval) and 0.2 < float(m_eval.mean()) < 0.8  # binary, = inference
+    assert h.temperature.item() == 1.0  # no Gumbel step taken
+    model.train()
+    out = model(x)
+    (out.square().mean() + sparsity_loss(model, 0.1)).backward()
+    assert h.conv.weight.grad is not None and h.conv.weight.grad.abs().sum() > 0  # through p (straight-through)
+    set_mask_training(model, "gumbel")
+    m_soft, _ = h.train()(torch.randn(2, 4, 24, 24))
+    assert ((m_soft > 0) & (m_soft < 1)).any()
+    with pytest.raises(InputError, match="'gumbel' or 'hard'"):
+        set_mask_training(model, "soft")
+    with pytest.raises(InputError, match="no mask head"):
+        set_mask_training(_tiny(), "hard")
 
 
 @pytest.mark.parametrize("block", [BasicBlock, Bottleneck])
