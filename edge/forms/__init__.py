@@ -10,15 +10,55 @@
 """
 
 from edge.forms.analyze import analyze, compare
-from edge.forms.csp import (ConvBNAct, CrossStage, CSPNet, DarkBlock, DenseBlock, ResBottleneck, cspdarknet53,
-                            cspresnet50, cspresnext50, to_csp)
+from edge.forms.csp import (
+                            ConvBNAct,
+                            CrossStage,
+                            CSPNet,
+                            DarkBlock,
+                            DenseBlock,
+                            ResBottleneck,
+                            cspdarknet53,
+                            cspresnet50,
+                            cspresnext50,
+                            to_csp,
+)
 from edge.forms.distill import distill, fit_stages
 from edge.forms.report import ConversionReport
-from edge.forms.sample_interp import (Interpolation, MaskHead, SampleInterpBlock, mask_density, set_mask_training,
-                                      sparsity_loss, to_sample_interp)
+from edge.forms.sample_interp import (
+                            Interpolation,
+                            MaskHead,
+                            SampleInterpBlock,
+                            mask_density,
+                            set_mask_training,
+                            sparsity_loss,
+                            to_sample_interp,
+)
 from edge.forms.spconv import SPConv3x3, spconv_params, to_spconv
 
-__all__ = ["ConversionReport", "ConvBNAct", "CrossStage", "CSPNet", "DarkBlock", "DenseBlock", "Interpolation",
-           "MaskHead", "ResBottleneck", "SampleInterpBlock", "SPConv3x3", "analyze", "compare", "cspdarknet53",
-           "cspresnet50", "cspresnext50", "distill", "fit_stages", "mask_density", "set_mask_training", "sparsity_loss", "spconv_params",
-           "to_csp", "to_sample_interp", "to_spconv"]
+__all__ = [
+                            "CSPNet",
+                            "ConvBNAct",
+                            "ConversionReport",
+                            "CrossStage",
+                            "DarkBlock",
+                            "DenseBlock",
+                            "Interpolation",
+                            "MaskHead",
+                            "ResBottleneck",
+                            "SPConv3x3",
+                            "SampleInterpBlock",
+                            "analyze",
+                            "compare",
+                            "cspdarknet53",
+                            "cspresnet50",
+                            "cspresnext50",
+                            "distill",
+                            "fit_stages",
+                            "mask_density",
+                            "set_mask_training",
+                            "sparsity_loss",
+                            "spconv_params",
+                            "to_csp",
+                            "to_sample_interp",
+                            "to_spconv",
+]

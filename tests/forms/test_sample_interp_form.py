@@ -69,7 +69,7 @@ def test_hard_training_uses_the_inference_mask_with_straight_through_gradient():
     x = torch.randn(2, 1, 24, 24)
     h, f = model.layer1[0].mask2, torch.randn(2, 4, 24, 24)
     m_eval, _ = h.eval()(f)
-    m_train, p = h.train()(f)
+    m_train, _ = h.train()(f)
     assert torch.equal(m_train.detach(), m_eval) and 0.2 < float(m_eval.mean()) < 0.8  # binary, = inference
     assert h.temperature.item() == 1.0  # no Gumbel step taken
     model.train()
