@@ -35,7 +35,9 @@ class BenchOptions:
     artifact (default 3); warmup_s: untimed seconds first (default 0.5, at least 2 calls); rounds:
     interleaved rounds (default 5); shapes: {input name or "": shape} for dynamic dims (others: batch 1,
     spatial 224); power: "auto" | "jtop" | "hwmon" | "off"; cuda_graph: ask TensorRT runners
-    for CUDA-graph replay; keep_samples: store every latency in the JSON.
+    for CUDA-graph replay; keep_samples: store every latency in the JSON;
+    threads: CPU threads of ONNX Runtime sessions (intra-op) and of torch (``torch.set_num_threads``, for
+    the whole process) - None keeps each backend's default (all cores).
     """
 
     iterations: int | None = None
@@ -46,6 +48,7 @@ class BenchOptions:
     power: str = "auto"
     cuda_graph: bool = False
     keep_samples: bool = True
+    threads: int | None = None
 
     def resolved(self) -> BenchOptions:
         o = BenchOptions(**self.__dict__)
@@ -55,6 +58,8 @@ class BenchOptions:
             o.duration_s = o.duration_s or DEFAULT_DURATION_S
         if (o.iterations is not None and o.iterations < 1) or (o.duration_s is not None and o.duration_s <= 0):
             raise InputError("iterations and duration must be positive")
+        if o.threads is not None and o.threads < 1:
+            raise InputError(f"threads must be >= 1 (or None for the backends' default), got {o.threads}")
         return o
 
 
@@ -100,6 +105,10 @@ def bench(artifacts: list, names: list | None = None, baseline: str | int | None
         raise InputError(f"{len(names)} names for {len(artifacts)} artifacts: give one name per artifact")
     if len(set(names)) != len(names):
         names = [f"{i}:{n}" for i, n in enumerate(names)]
+    if opts.threads:
+        import torch
+
+        torch.set_num_threads(opts.threads)
     before = snapshot()
     subjects = [_load(a, n, backend, opts) for a, n in zip(artifacts, names)]
     try:
@@ -134,6 +143,8 @@ def _load(artifact, name: str, backend, opts: BenchOptions) -> _Subject:
     rss0 = current_rss_bytes()
     mem0 = gpu.device_memory()
     extra = {"cuda_graph": True} if opts.cuda_graph else {}
+    if opts.threads and _backend_of(artifact, backend) == "onnxruntime":
+        extra["threads"] = opts.threads
     runner = load_runner(artifact, backend=backend, **extra)
     feed = random_feed(runner.inputs, opts.shapes)
     s = _Subject(name, str(getattr(artifact, "name", artifact)), runner, feed, (current_rss_bytes() - rss0) / 2**20,
@@ -144,6 +155,20 @@ def _load(artifact, name: str, backend, opts: BenchOptions) -> _Subject:
         if mem0 and mem1:
             s.device_load_mb = mem1["used_mb"] - mem0["used_mb"]
     return s
+
+
+def _backend_of(artifact, backend: str | None) -> str | None:
+    """The backend ``load_runner`` will pick for ``artifact`` (None if it cannot tell: it will say why)."""
+    from edge.bench.load import is_factory_spec
+    from edge.errors import EdgeError
+    from edge.runtime.loader import backend_for
+
+    if backend or is_factory_spec(artifact):
+        return backend or "torch"
+    try:
+        return backend_for(artifact)
+    except EdgeError:
+        return None
 
 
 def _step(s: _Subject) -> None:

@@ -38,8 +38,10 @@ def bench():
               show_default=True, help="Folder for bench.json, bench.md and the PNG plots.")
 @click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
 @click.option("--no-samples", is_flag=True, help="Do not store every latency sample in the JSON.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="CPU threads for ONNX Runtime sessions and torch (default: all cores).")
 def measure(artifacts, baseline, iterations, duration, warmup, rounds, shapes, recipe, backend, cuda_graph, power, out,
-            no_plots, no_samples):
+            no_plots, no_samples, threads):
     """Measure ARTIFACTS ("module:factory", .onnx, .engine) in interleaved rounds in this process.
 
     Reports FPS, latency min/mean/median/p90/p95/p99/max, speed-up against the baseline, peak RSS, and
@@ -53,7 +55,8 @@ def measure(artifacts, baseline, iterations, duration, warmup, rounds, shapes, r
     for s in shapes:
         parsed.update(parse_shapes(s))
     opts = BenchOptions(iterations=iterations, duration_s=duration, warmup_s=warmup, rounds=rounds,
-                        shapes=parsed or None, power=power, cuda_graph=cuda_graph, keep_samples=not no_samples)
+                        shapes=parsed or None, power=power, cuda_graph=cuda_graph, keep_samples=not no_samples,
+                        threads=threads)
     base = int(baseline) if baseline is not None and baseline.isdigit() else baseline
     result = run_bench(list(artifacts), baseline=base, options=opts, backend=backend)
     paths = write_report(result, out, plots=not no_plots)

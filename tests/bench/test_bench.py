@@ -213,3 +213,25 @@ def test_cli_bench_takes_shapes_from_a_recipe(onnx_model, tmp_path):
     assert res.exit_code == 0, res.output
     data = json.loads((tmp_path / "bench.json").read_text())
     assert data["results"][0]["input_shapes"] == {"x": [1, 1, 240, 320]}  # the recipe's opt shape
+
+
+def test_threads_reach_onnxruntime_and_torch(onnx_model, tmp_path):
+    before = torch.get_num_threads()
+    try:
+        log: list = []
+        res = bench([str(onnx_model), Logged(log, "t")], options=small(iterations=2, threads=1))
+        assert res["config"]["threads"] == 1 and torch.get_num_threads() == 1
+        from edge.bench.core import _load
+
+        subject = _load(str(onnx_model), "conv", None, small(threads=1).resolved())
+        with subject.runner as r:
+            assert r.session.get_session_options().intra_op_num_threads == 1
+        default = _load(str(onnx_model), "conv", None, small().resolved())
+        with default.runner as r:
+            assert r.session.get_session_options().intra_op_num_threads == 0  # ORT's default: all cores
+        cli_res = CliRunner().invoke(cli, ["bench", str(onnx_model), "--threads", "0", "--out", str(tmp_path)])
+        assert cli_res.exit_code != 0 and "--threads" in cli_res.output
+        with pytest.raises(InputError, match="threads must be >= 1"):
+            bench([str(onnx_model)], options=small(iterations=2, threads=0))
+    finally:
+        torch.set_num_threads(before)
