@@ -37,8 +37,9 @@ from edge.errors import InputError
 
 cv2 = lazy_import("cv2", feature="recipe preprocessing (resize, colour conversion)")
 
-# bundled recipes live in the repository's calib/ folder; EDGE_CALIB_DIR overrides (e.g. for a wheel install)
-BUNDLED_DIR = Path(os.environ.get("EDGE_CALIB_DIR", Path(__file__).resolve().parents[2] / "calib"))
+# bundled recipes ship inside the package (edge/calib/recipes, package data: a wheel install has them too; the
+# repository's calib/ is a link to it); EDGE_CALIB_DIR points elsewhere
+BUNDLED_DIR = Path(os.environ.get("EDGE_CALIB_DIR", Path(__file__).resolve().parent / "recipes"))
 COLORS = ("rgb", "bgr", "gray")
 OUTPUT_KINDS = ("classification", "dense", "raw")
 INTERP = {"nearest": "INTER_NEAREST", "linear": "INTER_LINEAR", "area": "INTER_AREA", "cubic": "INTER_CUBIC"}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -82,3 +85,18 @@ def test_bad_files(tmp_path):
         Recipe.load(missing)
     with pytest.raises(InputError, match="uint8"):
         Recipe.load("fashion-cnn").preprocess(np.zeros((28, 28), np.float32))
+
+
+def test_bundled_recipes_ship_inside_the_package():
+    """A wheel install has no repository calib/ folder: the recipes must be package data of edge.calib."""
+    import tomllib
+
+    import edge
+    from edge.calib import recipe as rmod
+
+    pkg = Path(edge.__file__).resolve().parent
+    assert rmod.BUNDLED_DIR.resolve().is_relative_to(pkg) or "EDGE_CALIB_DIR" in os.environ
+    assert {"dense-basenet", "fashion-cnn", "mobilenetv2-imagenet"} <= set(rmod.bundled_names())
+    data = tomllib.loads((pkg.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["*"]
+    assert "recipes/*" in data
+    assert Recipe.load("fashion-cnn").labels()[0] == "T-shirt/top"
