@@ -1,10 +1,10 @@
 // Fast host path of EdgeSampleInterp, used by torch.ops.edge.sample_interp on the CPU (edge/native/
-// sample_interp_cpu.py). The GEMM stays in PyTorch (MKL/OpenBLAS addmm); this file does the parts PyTorch
-// runs as many small passes:
+// sample_interp_cpu.py). This file holds the parts around the GEMM; sample_interp_gemm.cpp the GEMM and the
+// fused entry point edge_sample_interp_cpu_run that chains them in one call:
 //   1. index:  mask -> list of sampled positions + a row map (position -> row of the compacted list);
-//   2. gather: im2col of the sampled receptive fields only, (G, P, kh*kw*Cin/G), taps outer, channels inner
-//              (one contiguous run of Cin/G values per tap for channels-last input);
-//   3. interp: activation of the P GEMM rows, then every output element written once (B, Ho, Wo, Cout):
+//   2. gather: im2col of the sampled receptive fields only, taps outer, channels inner (one contiguous run of
+//              Cin/G values per tap for channels-last input);
+//   3. interp: every output element written once (B, Ho, Wo, Cout) from the activated GEMM rows:
 //              a sampled position copies its row, an unsampled one gets the sum of K * row over its sampled
 //              neighbours divided by their sum of K + 1e-5 (interpAt() of sample_interp_kernel.cuh): at low
 //              density each sampled row is pushed into its window, at medium densities the sums run in
@@ -12,9 +12,11 @@
 // Same Params/setShapes/activate/isSampled/rbf/kEps as the CUDA kernels and the reference. float32 only;
 // OpenMP when the compiler has it (threads passed by the caller), else serial.
 #include "../common/edge_ref.h"
-#include "sample_interp_kernel.cuh"
+#include "sample_interp_cpu.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -23,26 +25,18 @@
 #endif
 
 using namespace edge;
+using namespace edge::sinterp::cpu;
 
-// The hot loops get an AVX2+FMA (x86-64-v3) clone on x86-64, chosen at load time: the baseline build stays portable.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define EDGE_HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define EDGE_HOT
-#endif
-
-namespace
+namespace edge::sinterp::cpu
 {
-//! Params from the C ABI arguments (the same layout as edge_sample_interp_ref); nullptr or the reason.
-char const* readParams(sinterp::Params& p, int64_t const* x_shape, int64_t const* mask_shape,
+char const* readParams(Params& p, int64_t const* x_shape, int64_t const* mask_shape,
     int64_t const* w_shape, int32_t const* attrs, float lambda)
 {
-    p = sinterp::paramsFromAttrs(attrs, lambda);
-    return sinterp::setShapes(p, x_shape, w_shape, mask_shape, w_shape[0]);
+    p = paramsFromAttrs(attrs, lambda);
+    return setShapes(p, x_shape, w_shape, mask_shape, w_shape[0]);
 }
 
-//! Receptive field of one output position into `dst` (kh*kw taps x cg channels of group g), zeros outside.
-EDGE_HOT void gatherField(sinterp::Params const& p, float const* x, int64_t const* xs, int64_t b, int64_t oy,
+EDGE_HOT void gatherField(Params const& p, float const* x, int64_t const* xs, int64_t b, int64_t oy,
     int64_t ox, int32_t g, float* dst)
 {
     int64_t const cg = p.cin / p.groups;
@@ -68,6 +62,19 @@ EDGE_HOT void gatherField(sinterp::Params const& p, float const* x, int64_t cons
     }
 }
 
+int threadCount(int32_t threads)
+{
+#ifdef _OPENMP
+    return std::max(1, static_cast<int>(threads));
+#else
+    (void) threads;
+    return 1;
+#endif
+}
+} // namespace edge::sinterp::cpu
+
+namespace
+{
 //! Per-thread buffers of the separable passes: the current position's neighbour rows and weights.
 struct Scratch
 {
@@ -79,10 +86,6 @@ struct Scratch
     {
     }
 };
-
-// 8 floats as one GCC/Clang vector (AVX on x86-64-v3 clones, NEON pairs on aarch64, SSE pairs otherwise), with
-// the alignment of a float so that it loads and stores at any channel offset.
-typedef float Vec8 __attribute__((vector_size(32), aligned(4)));
 
 //! out[c0:c0+8*NV] = inv * sum_i w[i] * nb[i][c0:c0+8*NV]: NV independent accumulators in registers (a single
 //! chain would wait for the FMA latency at every neighbour).
@@ -183,7 +186,7 @@ EDGE_HOT void pushLines(sinterp::Params const& p, float const* rows, int32_t con
 }
 
 //! Separable form, pass 1 on one line: hn[x] = sum over the line's sampled x' with |x' - x| <= r of
-//! k1[x' - x] * row(x'), hd[x] = the sum of those weights (K(du, dv) = k1[du] * k1[dv]).
+//! k1[x' - x] * row(x'), hd[x] = the sum of those weights (K(du, dv) = k1[du] * k1[dv]); hn (Wo, Cout), hd (Wo).
 EDGE_HOT void horizontalLine(sinterp::Params const& p, float const* rows, int32_t const* pos, int32_t const* lineStart,
     float const* k1, int64_t line, float* hn, float* hd, Scratch& s)
 {
@@ -206,15 +209,16 @@ EDGE_HOT void horizontalLine(sinterp::Params const& p, float const* rows, int32_
             w[n++] = k;
             den += k;
         }
-        pullAll(nb, w, n, cout, 1.f, hn + (base + x) * cout);
-        hd[base + x] = den;
+        pullAll(nb, w, n, cout, 1.f, hn + x * cout);
+        hd[x] = den;
     }
 }
 
 //! Separable form, pass 2 on one line: sampled positions copy their row; the others combine the window's
-//! lines of (hn, hd) with k1 and divide: sum k1[du] hn / (sum k1[du] hd + 1e-5).
+//! lines of (hn, hd) with k1 and divide: sum k1[du] hn / (sum k1[du] hd + 1e-5). hn[du + r], hd[du + r]: pass 1
+//! of line `line + du` (only the lines of the same image are read).
 EDGE_HOT void verticalLine(sinterp::Params const& p, float const* rows, int32_t const* rowmap, float const* k1,
-    float const* hn, float const* hd, int64_t line, float* out, Scratch& s)
+    float const* const* hn, float const* const* hd, int64_t line, float* out, Scratch& s)
 {
     int32_t const r = p.window / 2;
     int64_t const width = p.outW, cout = p.cout, y = line % p.outH;
@@ -235,30 +239,52 @@ EDGE_HOT void verticalLine(sinterp::Params const& p, float const* rows, int32_t 
         float den = 0.f;
         for (int32_t du = lo; du <= hi; ++du)
         {
-            int64_t const f = flat + du * width;
-            nb[n] = hn + f * cout;
+            nb[n] = hn[du + r] + x * cout;
             w[n++] = k1[du + r];
-            den += k1[du + r] * hd[f];
+            den += k1[du + r] * hd[du + r][x];
         }
         pullAll(nb, w, n, cout, 1.f / (den + sinterp::kEps), o);
     }
 }
 
-int threadCount(int32_t threads)
+//! Separable form on the output lines [first, last): pass 1 runs `r` lines ahead of pass 2 into a ring of `window`
+//! lines kept per thread (~100 KB at 56 x 64: it stays in L2, where a full-size pass-1 buffer would not); the r
+//! lines either side of the range are recomputed by the neighbouring thread's ring instead of shared.
+void separableLines(sinterp::Params const& p, float const* rows, int32_t const* pos, int32_t const* rowmap,
+    int32_t const* lineStart, float const* k1, int64_t first, int64_t last, float* out, Scratch& s)
 {
-#ifdef _OPENMP
-    return std::max(1, static_cast<int>(threads));
-#else
-    (void) threads;
-    return 1;
-#endif
+    int32_t const r = p.window / 2;
+    int64_t const width = p.outW, cout = p.cout, lines = p.batch * p.outH;
+    thread_local KeptBuffer keep;
+    std::unique_ptr<float[]> fresh;
+    float* ring = keep.get(static_cast<size_t>(p.window * width * (cout + 1)), fresh);
+    auto hnOf = [&](int64_t line) { return ring + (line % p.window) * width * cout; };
+    auto hdOf = [&](int64_t line) { return ring + p.window * width * cout + (line % p.window) * width; };
+    std::vector<float const*> hn(p.window), hd(p.window);
+    int64_t const lo = std::max<int64_t>(0, first - r), hi = std::min(lines, last + r);
+    for (int64_t line = lo; line < hi + r; ++line)
+    {
+        if (line < hi)
+            horizontalLine(p, rows, pos, lineStart, k1, line, hnOf(line), hdOf(line), s);
+        int64_t const v = line - r; // pass 2 on line v: lines v - r .. v + r of pass 1 are in the ring
+        if (v < first || v >= last)
+            continue;
+        for (int32_t du = -r; du <= r; ++du)
+        {
+            bool const in = v + du >= 0 && v + du < lines;
+            hn[du + r] = in ? hnOf(v + du) : nullptr;
+            hd[du + r] = in ? hdOf(v + du) : nullptr;
+        }
+        verticalLine(p, rows, rowmap, k1, hn.data(), hd.data(), v, out, s);
+    }
 }
+
 } // namespace
 
 //! Version of the functions below (edge/native/sample_interp_cpu.py refuses a library of another version).
 extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_version()
 {
-    return 1;
+    return 2;
 }
 
 //! 1 when built with OpenMP (the `threads` arguments are honoured), else 0.
@@ -308,6 +334,61 @@ extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_gather(float const* x, in
     return 0;
 }
 
+namespace edge::sinterp::cpu
+{
+char const* interpolate(Params const& p, float const* rows, int32_t const* pos, int64_t npos, int32_t const* rowmap,
+    float* out, int32_t method, int nt)
+{
+    int32_t const r = p.window / 2;
+    int64_t const lines = p.batch * p.outH, n = lines * p.outW;
+    double const d = n ? static_cast<double>(npos) / static_cast<double>(n) : 0.0;
+    // Neighbour rows summed per output position: pull (1-d) * w^2 * d, separable ~w (+ a buffer of B*Ho*Wo*Cout
+    // floats written and read back). Measured on x86 (scripts/bench_sparse.py shapes, window 7): the separable
+    // form wins from d ~0.05-0.1 on 56x56 maps and is never much slower, hence the low switch point d(1-d)w > 0.5.
+    if (method == 0)
+        method = (1.0 - d) * d * p.window > 0.5 ? 2 : 1;
+    if (method != 1 && method != 2)
+        return "method must be 0 (auto), 1 (push) or 2 (separable)";
+    std::vector<float> k2(static_cast<size_t>(p.window) * p.window), k1(p.window);
+    for (int32_t du = -r; du <= r; ++du)
+    {
+        k1[du + r] = std::exp(-p.lambda * static_cast<float>(du * du));
+        for (int32_t dv = -r; dv <= r; ++dv)
+            k2[(du + r) * p.window + dv + r] = rbf(p.lambda, du, dv);
+    }
+    std::vector<int32_t> lineStart(static_cast<size_t>(lines) + 1);
+    for (int64_t line = 0, i = 0; line <= lines; ++line) // first entry of each line in the ascending list
+    {
+        while (i < npos && pos[i] < line * p.outW)
+            ++i;
+        lineStart[line] = static_cast<int32_t>(i);
+    }
+    std::vector<float> den(method == 1 ? static_cast<size_t>(n) : 0);
+#pragma omp parallel num_threads(nt)
+    {
+        Scratch scratch(p.window);
+        int64_t const chunk = (lines + nt - 1) / nt; // contiguous line ranges: no two threads write one line
+        if (method == 1)
+        {
+#pragma omp for schedule(static)
+            for (int t = 0; t < nt; ++t)
+                if (t * chunk < lines)
+                    pushLines(p, rows, pos, rowmap, lineStart.data(), k2.data(), t * chunk,
+                        std::min(lines, (t + 1) * chunk), out, den.data());
+        }
+        else
+        {
+#pragma omp for schedule(static)
+            for (int t = 0; t < nt; ++t)
+                if (t * chunk < lines)
+                    separableLines(p, rows, pos, rowmap, lineStart.data(), k1.data(), t * chunk,
+                        std::min(lines, (t + 1) * chunk), out, scratch);
+        }
+    }
+    return nullptr;
+}
+} // namespace edge::sinterp::cpu
+
 //! rows (P, Cout): the convolution at the sampled positions `pos` (ascending, from edge_sample_interp_cpu_index),
 //! before the activation (activated in place here). out (B, Ho, Wo, Cout): rows at sampled positions, the RBF
 //! interpolation of the sampled neighbours elsewhere (0 where the window holds none). `method`: 1 push (each
@@ -322,81 +403,16 @@ extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_interp(float* rows, int32
     sinterp::Params p;
     if (char const* err = readParams(p, x_shape, mask_shape, w_shape, attrs, lambda))
         return ref::fail(err);
-    int32_t const r = p.window / 2;
-    std::vector<float> k2(static_cast<size_t>(p.window) * p.window);
-    for (int32_t du = -r; du <= r; ++du)
-        for (int32_t dv = -r; dv <= r; ++dv)
-            k2[(du + r) * p.window + dv + r] = sinterp::rbf(p.lambda, du, dv);
-    int64_t const lines = p.batch * p.outH;
-    std::vector<int32_t> lineStart(static_cast<size_t>(lines) + 1);
-    for (int64_t line = 0, i = 0; line <= lines; ++line) // first entry of each line in the ascending list
-    {
-        while (i < npos && pos[i] < line * p.outW)
-            ++i;
-        lineStart[line] = static_cast<int32_t>(i);
-    }
     int const nt = threadCount(threads);
+    if (method < 0 || method > 2) // checked before the rows are activated in place
+        return ref::fail("method must be 0 (auto), 1 (push) or 2 (separable)");
     if (p.activation != sinterp::kNONE)
     {
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (int64_t i = 0; i < npos * p.cout; ++i)
             rows[i] = sinterp::activate(p.activation, rows[i]);
     }
-    int64_t const n = lines * p.outW;
-    double const d = n ? static_cast<double>(npos) / static_cast<double>(n) : 0.0;
-    // Neighbour rows summed per output position: pull (1-d) * w^2 * d, separable ~w (+ a buffer of B*Ho*Wo*Cout
-    // floats written and read back). Measured on x86 (scripts/bench_sparse.py shapes, window 7): the separable
-    // form wins from d ~0.05-0.1 on 56x56 maps and is never much slower, hence the low switch point d(1-d)w > 0.5.
-    if (method == 0)
-        method = (1.0 - d) * d * p.window > 0.5 ? 2 : 1;
-    if (method != 1 && method != 2)
-        return ref::fail("method must be 0 (auto), 1 (push) or 2 (separable)");
-    std::vector<float> k1(p.window);
-    for (int32_t du = -r; du <= r; ++du)
-        k1[du + r] = std::exp(-p.lambda * static_cast<float>(du * du));
-    // pass-1 buffers, every element written by horizontalLine (no zero fill). Kept per calling thread between
-    // calls up to 16M floats: a fresh multi-megabyte block is mapped and zeroed by the kernel at every call.
-    thread_local std::unique_ptr<float[]> keep;
-    thread_local size_t keepSize = 0;
-    size_t const need = method == 2 ? static_cast<size_t>(n * (p.cout + 1)) : 0;
-    std::unique_ptr<float[]> fresh;
-    float* hn = nullptr;
-    if (need > 0 && need <= keepSize)
-        hn = keep.get();
-    else if (need > 0 && need <= (size_t{1} << 24))
-    {
-        keep.reset(new float[need]);
-        keepSize = need;
-        hn = keep.get();
-    }
-    else if (need > 0)
-    {
-        fresh.reset(new float[need]);
-        hn = fresh.get();
-    }
-    float* hd = hn ? hn + n * p.cout : nullptr;
-    std::vector<float> den(method == 1 ? static_cast<size_t>(n) : 0);
-#pragma omp parallel num_threads(nt)
-    {
-        Scratch scratch(p.window);
-        if (method == 1)
-        {
-            int64_t const chunk = (lines + nt - 1) / nt; // contiguous line ranges: no two threads write one line
-#pragma omp for schedule(static)
-            for (int t = 0; t < nt; ++t)
-                if (t * chunk < lines)
-                    pushLines(p, rows, pos, rowmap, lineStart.data(), k2.data(), t * chunk,
-                        std::min(lines, (t + 1) * chunk), out, den.data());
-        }
-        else
-        {
-#pragma omp for schedule(static)
-            for (int64_t line = 0; line < lines; ++line)
-                horizontalLine(p, rows, pos, lineStart.data(), k1.data(), line, hn, hd, scratch);
-#pragma omp for schedule(static)
-            for (int64_t line = 0; line < lines; ++line)
-                verticalLine(p, rows, rowmap, k1.data(), hn, hd, line, out, scratch);
-        }
-    }
+    if (char const* err = interpolate(p, rows, pos, npos, rowmap, out, method, nt))
+        return ref::fail(err);
     return 0;
 }
