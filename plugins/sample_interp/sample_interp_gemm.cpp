@@ -36,31 +36,11 @@ int64_t panels(Params const& p)
     return (p.cout / p.groups + kNR - 1) / kNR;
 }
 
-//! rows[0:MR, 0:cols] (row stride ldr) = act(A[0:MR, 0:K] (row stride lda) @ B + bias), B one packed panel (K x 16).
+//! Bias + activation of the MR x 16 accumulators, stored to rows[0:MR, 0:cols] (row stride ldr).
 template <int MR>
-inline __attribute__((always_inline)) void microTile(int64_t K, float const* __restrict A, int64_t lda,
-    float const* __restrict B, float const* __restrict bias, int32_t act, float* __restrict rows, int64_t ldr,
-    int64_t cols)
+inline __attribute__((always_inline)) void storeTile(Vec8 (&c0)[MR], Vec8 (&c1)[MR], int32_t act, float* rows,
+    int64_t ldr, int64_t cols)
 {
-    Vec8 c0[MR], c1[MR];
-    Vec8 const b0 = *reinterpret_cast<Vec8 const*>(bias), b1 = *reinterpret_cast<Vec8 const*>(bias + 8);
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i)
-    {
-        c0[i] = b0;
-        c1[i] = b1;
-    }
-    for (int64_t k = 0; k < K; ++k)
-    {
-        Vec8 const w0 = *reinterpret_cast<Vec8 const*>(B + k * kNR), w1 = *reinterpret_cast<Vec8 const*>(B + k * kNR + 8);
-#pragma GCC unroll 8
-        for (int i = 0; i < MR; ++i)
-        {
-            float const a = A[i * lda + k];
-            c0[i] += a * w0;
-            c1[i] += a * w1;
-        }
-    }
     Vec8 const zero = {}, six = zero + 6.f;
 #pragma GCC unroll 8
     for (int i = 0; i < MR; ++i)
@@ -91,11 +71,49 @@ inline __attribute__((always_inline)) void microTile(int64_t K, float const* __r
     }
 }
 
-//! rows[0:m, 0:cog] (row stride ldr) = act(A (m x K, row stride K) @ W_g + bias_g) for one group g:
-//! Bp its np packed panels, biasp its bias padded to np * 16.
-EDGE_HOT void gemmBlock(int64_t m, int64_t K, int64_t np, int64_t cog, float const* A, float const* Bp,
-    float const* biasp, int32_t act, float* rows, int64_t ldr)
+//! rows[0:MR, 0:cols] = act(A @ B + bias) for one packed panel B (taps*cg x 16) and MR positions whose receptive
+//! fields are read through `ind` (MR x taps pointers, row i at ind + i*taps: cg contiguous channels per tap,
+//! a zero run for taps in the padding): an indirect GEMM that reads the channels-last input in place.
+template <int MR>
+inline __attribute__((always_inline)) void microTile(int64_t taps, int64_t cg, float const* const* __restrict ind,
+    float const* __restrict B, float const* __restrict bias, int32_t act, float* __restrict rows, int64_t ldr,
+    int64_t cols)
 {
+    Vec8 c0[MR], c1[MR];
+    Vec8 const b0 = *reinterpret_cast<Vec8 const*>(bias), b1 = *reinterpret_cast<Vec8 const*>(bias + 8);
+#pragma GCC unroll 8
+    for (int i = 0; i < MR; ++i)
+    {
+        c0[i] = b0;
+        c1[i] = b1;
+    }
+    for (int64_t t = 0; t < taps; ++t, B += cg * kNR)
+    {
+        float const* a[MR];
+#pragma GCC unroll 8
+        for (int i = 0; i < MR; ++i)
+            a[i] = ind[i * taps + t];
+        for (int64_t k = 0; k < cg; ++k)
+        {
+            Vec8 const w0 = *reinterpret_cast<Vec8 const*>(B + k * kNR);
+            Vec8 const w1 = *reinterpret_cast<Vec8 const*>(B + k * kNR + 8);
+#pragma GCC unroll 8
+            for (int i = 0; i < MR; ++i)
+            {
+                c0[i] += a[i][k] * w0;
+                c1[i] += a[i][k] * w1;
+            }
+        }
+    }
+    storeTile<MR>(c0, c1, act, rows, ldr, cols);
+}
+
+//! rows[0:m, 0:cog] (row stride ldr) = act(fields @ W_g + bias_g) for one group g: ind (m x taps pointers, see
+//! microTile), Bp the group's np packed panels, biasp its bias padded to np * 16.
+EDGE_HOT void gemmBlock(int64_t m, int64_t taps, int64_t cg, int64_t np, int64_t cog, float const* const* ind,
+    float const* Bp, float const* biasp, int32_t act, float* rows, int64_t ldr)
+{
+    int64_t const K = taps * cg;
     for (int64_t j = 0; j < np; ++j)
     {
         float const* B = Bp + j * K * kNR;
@@ -104,15 +122,15 @@ EDGE_HOT void gemmBlock(int64_t m, int64_t K, int64_t np, int64_t cog, float con
         float* out = rows + j * kNR;
         int64_t i = 0;
         for (; i + 6 <= m; i += 6)
-            microTile<6>(K, A + i * K, K, B, bias, act, out + i * ldr, ldr, cols);
-        float const* a = A + i * K;
+            microTile<6>(taps, cg, ind + i * taps, B, bias, act, out + i * ldr, ldr, cols);
+        float const* const* a = ind + i * taps;
         switch (m - i)
         {
-        case 5: microTile<5>(K, a, K, B, bias, act, out + i * ldr, ldr, cols); break;
-        case 4: microTile<4>(K, a, K, B, bias, act, out + i * ldr, ldr, cols); break;
-        case 3: microTile<3>(K, a, K, B, bias, act, out + i * ldr, ldr, cols); break;
-        case 2: microTile<2>(K, a, K, B, bias, act, out + i * ldr, ldr, cols); break;
-        case 1: microTile<1>(K, a, K, B, bias, act, out + i * ldr, ldr, cols); break;
+        case 5: microTile<5>(taps, cg, a, B, bias, act, out + i * ldr, ldr, cols); break;
+        case 4: microTile<4>(taps, cg, a, B, bias, act, out + i * ldr, ldr, cols); break;
+        case 3: microTile<3>(taps, cg, a, B, bias, act, out + i * ldr, ldr, cols); break;
+        case 2: microTile<2>(taps, cg, a, B, bias, act, out + i * ldr, ldr, cols); break;
+        case 1: microTile<1>(taps, cg, a, B, bias, act, out + i * ldr, ldr, cols); break;
         default: break;
         }
     }
@@ -123,17 +141,41 @@ double seconds()
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-//! The conv rows (P, Cout) of the sampled positions, block by block: gather -> GEMM -> bias + activation.
-//! stages (optional): seconds spent in gather [1] and GEMM [2], summed over threads.
+//! Pointers to the kh*kw taps of the receptive field of output (b, oy, ox) in group g (cg contiguous channels each,
+//! channels-last x: xs[1] == 1), `zeros` for taps in the padding.
+void fieldPointers(Params const& p, float const* x, int64_t const* xs, int64_t b, int64_t oy, int64_t ox, int32_t g,
+    float const* zeros, float const** dst)
+{
+    float const* xb = x + b * xs[0] + g * (p.cin / p.groups) * xs[1];
+    for (int64_t ky = 0; ky < p.kh; ++ky)
+    {
+        int64_t const yi = oy * p.sy - p.py + ky * p.dy;
+        for (int64_t kx = 0; kx < p.kw; ++kx)
+        {
+            int64_t const xi = ox * p.sx - p.px + kx * p.dx;
+            bool const in = yi >= 0 && yi < p.inH && xi >= 0 && xi < p.inW;
+            *dst++ = in ? xb + yi * xs[2] + xi * xs[3] : zeros;
+        }
+    }
+}
+
+//! The conv rows (P, Cout) of the sampled positions, block by block: receptive fields -> GEMM -> bias + activation.
+//! A channels-last x is read in place through tap pointers (indirect GEMM); any other layout is gathered first
+//! into a block of kBlock fields (kh*kw*cg floats each). stages (optional): seconds spent in the gather or pointer
+//! setup [1] and the GEMM [2], summed over threads.
 void convRows(Params const& p, float const* x, int64_t const* xs, int32_t const* pos, int64_t npos, float const* packed,
     float const* biasp, float* rows, int nt, double* stages)
 {
-    int64_t const K = fieldSize(p), np = panels(p), cog = p.cout / p.groups, plane = p.outH * p.outW;
-    int64_t const blocks = (npos + kBlock - 1) / kBlock;
+    int64_t const K = fieldSize(p), np = panels(p), cg = p.cin / p.groups, cog = p.cout / p.groups;
+    int64_t const taps = p.kh * p.kw, plane = p.outH * p.outW, blocks = (npos + kBlock - 1) / kBlock;
+    bool const direct = xs[1] == 1;
 #pragma omp parallel num_threads(nt)
     {
-        thread_local std::vector<float> cols; // the gathered block, kept per (OpenMP worker) thread
-        cols.resize(static_cast<size_t>(kBlock * K));
+        thread_local std::vector<float> cols, zeros; // kept per (OpenMP worker) thread
+        thread_local std::vector<float const*> ind;
+        cols.resize(direct ? 0 : static_cast<size_t>(kBlock * K));
+        zeros.assign(static_cast<size_t>(cg), 0.f);
+        ind.resize(static_cast<size_t>(kBlock * taps));
         double tGather = 0.0, tGemm = 0.0;
 #pragma omp for schedule(static)
         for (int64_t blk = 0; blk < blocks; ++blk)
@@ -144,12 +186,19 @@ void convRows(Params const& p, float const* x, int64_t const* xs, int32_t const*
                 double const t0 = stages ? seconds() : 0.0;
                 for (int64_t i = 0; i < m; ++i)
                 {
-                    int64_t const b = pos[i0 + i] / plane, rem = pos[i0 + i] % plane;
-                    gatherField(p, x, xs, b, rem / p.outW, rem % p.outW, g, cols.data() + i * K);
+                    int64_t const b = pos[i0 + i] / plane, rem = pos[i0 + i] % plane, oy = rem / p.outW;
+                    if (direct)
+                        fieldPointers(p, x, xs, b, oy, rem % p.outW, g, zeros.data(), ind.data() + i * taps);
+                    else
+                    {
+                        gatherField(p, x, xs, b, oy, rem % p.outW, g, cols.data() + i * K);
+                        for (int64_t t = 0; t < taps; ++t)
+                            ind[i * taps + t] = cols.data() + i * K + t * cg;
+                    }
                 }
                 double const t1 = stages ? seconds() : 0.0;
-                gemmBlock(m, K, np, cog, cols.data(), packed + g * np * K * kNR, biasp + g * np * kNR, p.activation,
-                    rows + i0 * p.cout + g * cog, p.cout);
+                gemmBlock(m, taps, cg, np, cog, ind.data(), packed + g * np * K * kNR, biasp + g * np * kNR,
+                    p.activation, rows + i0 * p.cout + g * cog, p.cout);
                 if (stages)
                 {
                     tGather += t1 - t0;
