@@ -115,45 +115,43 @@ def bench_shape(c: int, hw: int, densities, threads, rounds: int, warmup: int, s
 
 @torch.no_grad()
 def stage_rows(c: int, hw: int, densities, rounds: int, seed: int, window: int, lam: float):
-    """Where the time of the native kernel goes (1 thread, CPU time of the calling thread, medians): the C++
-    gather, the torch GEMM and the C++ interpolation called one by one, the whole op, the dense convolution."""
-    import ctypes
-
+    """Where the time of the native kernel goes (1 thread, medians): the stage clocks of its one C++ call (index,
+    receptive fields = tap pointers or gather, GEMM + bias + activation, interpolation), the whole op's CPU time
+    (the rest is Python, ctypes and the output allocation), and MKL's addmm on the full gathered matrix (what the
+    GEMM stage replaced), each over the dense convolution's CPU time."""
     from edge.native import sample_interp_cpu as native
 
-    lib = native._lib()
-    if lib is None:
+    if not native.available():
         return []
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(1, c, hw, hw, generator=g).contiguous(memory_format=torch.channels_last)
     w, b = torch.randn(c, c, 3, 3, generator=g) * (2.0 / (9 * c)) ** 0.5, torch.randn(c, generator=g) * 0.1
-    shapes = [(ctypes.c_int64 * 4)(*s) for s in (x.shape, (1, 1, hw, hw), w.shape)]
-    args = (*shapes, (ctypes.c_int32 * 9)(1, 1, 1, 1, 1, 1, 1, 1, window), lam)
-    strides, mat = (ctypes.c_int64 * 4)(*x.stride()), native._weight_matrix(w, 1)[0]
 
     def cpu_ms(fn) -> float:
         fn()
         return statistics.median(_once(fn)[1] for _ in range(rounds)) * 1e3
 
-    dense, rows, ptr = cpu_ms(lambda: F.conv2d(x, w, b, 1, 1)), [], native._ptr
+    dense, rows = cpu_ms(lambda: F.conv2d(x, w, b, 1, 1)), []
     for d in densities:  # (each lambda below runs within its iteration: the loop variables are current)
         mask = (torch.rand(1, 1, hw, hw, generator=g) < d).float()
-        rowmap, pos = torch.empty(hw * hw, dtype=torch.int32), torch.empty(hw * hw, dtype=torch.int32)
-        p = lib.edge_sample_interp_cpu_index(ptr(mask), hw * hw, ptr(rowmap), ptr(pos))
-        cols, out = x.new_empty(p, mat.shape[0]), x.new_empty(1, hw, hw, c)
-        gather = cpu_ms(lambda: lib.edge_sample_interp_cpu_gather(ptr(x), strides, *args, ptr(pos), p,  # noqa: B023
-                                                                   ptr(cols), 1))  # noqa: B023
-        gemm = cpu_ms(lambda: torch.addmm(b, cols, mat))  # noqa: B023
-        f = torch.addmm(b, cols, mat)
-        interp = cpu_ms(lambda: lib.edge_sample_interp_cpu_interp(ptr(f), ptr(pos), p, ptr(rowmap),  # noqa: B023
-                                                                   *args, ptr(out), 0, 1))  # noqa: B023
+        p = int(mask.sum())
+        stages = []
+        for _ in range(rounds):
+            st = torch.zeros(4, dtype=torch.float64)
+            native.sample_interp_cpu(x, mask, w, b, [1, 1], [1, 1], [1, 1], 1, 1, window, lam, 0.7, 1, 0, st)
+            stages.append(st * 1e3)
+        med = torch.stack(stages).median(0).values.tolist()  # index, fields, GEMM, interpolation (ms)
+        cols, mat = torch.randn(p, 9 * c, generator=g), torch.randn(9 * c, c, generator=g)
+        addmm = cpu_ms(lambda: torch.addmm(b, cols, mat))  # noqa: B023
         whole = cpu_ms(lambda: sample_interp(x, mask, w, b, 1, 1, activation=1, window=window,  # noqa: B023
                                              lam=lam))
         rows.append({"shape": f"{c}->{c}, {hw}x{hw}", "density": d, "dense conv (ms)": round(dense, 3),
-                     "gather / dense": round(gather / dense, 3), "GEMM / dense": round(gemm / dense, 3),
-                     "interp / dense": round(interp / dense, 3), "whole op / dense": round(whole / dense, 3),
-                     "rest (index, Python, op dispatch) / dense": round((whole - gather - gemm - interp) / dense, 3)})
+                     "index / dense": round(med[0] / dense, 3), "fields / dense": round(med[1] / dense, 3),
+                     "GEMM / dense": round(med[2] / dense, 3), "interp / dense": round(med[3] / dense, 3),
+                     "whole op / dense": round(whole / dense, 3),
+                     "rest (Python, ctypes, output) / dense": round((whole - sum(med)) / dense, 3),
+                     "MKL addmm of the gathered matrix / dense": round(addmm / dense, 3)})
     return rows
 
 
@@ -179,7 +177,8 @@ def main(argv=None) -> int:
     ap.add_argument("--window", type=int, default=7)
     ap.add_argument("--lam", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--stages", action="store_true", help="also time the native kernel's stages (1 thread, CPU time)")
+    ap.add_argument("--stages", action="store_true",
+                    help="also time the native kernel's stages (1 thread, CPU time, the C++ call's own stage clocks)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     backend = sample_interp_backend(torch.zeros(1))

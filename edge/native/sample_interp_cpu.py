@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import threading
 import weakref
 
 import torch

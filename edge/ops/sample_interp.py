@@ -16,7 +16,8 @@ Three implementations, all giving the same numbers (1e-5):
 - :func:`sample_interp_reference`: plain dense torch, the definition (dense conv, mask, 2-D RBF conv);
 - :func:`sample_interp_sparse`: the CPU kernel of the custom op, in two backends giving the same numbers:
   ``"native"`` (float32, the default whenever ``libedge_ref.so`` is built: :mod:`edge.native.sample_interp_cpu`,
-  a C++ im2col of the sampled receptive fields only -> ONE torch ``addmm`` -> a C++ pass writing every output
+  ONE C++ call: index -> in blocks of 48 sampled positions the receptive fields (read in place from channels-last
+  input) -> a register-blocked GEMM on packed weights -> bias and activation, then a pass writing every output
   element once, the RBF interpolation computed only at unsampled positions) and ``"torch"`` (pure PyTorch, the
   fallback: one ``index_select`` im2col, one ``addmm`` whose extra zero weight column with bias 1 gives the
   interpolation's denominator, a scatter of the P sampled rows with the RBF weights - the whole window at low
@@ -55,9 +56,11 @@ __all__ = [
 ]
 
 EPS = 1e-5
-# Sampled share from which both CPU kernels run the convolution densely. scripts/bench_sparse.py (1 thread, x86)
-# puts the break-even of the native kernel vs a dense conv near density 0.5 (64->64 @ 56x56) to 0.7 (128->128 @
-# 28x28), that of the PyTorch kernel near 0.25; 0.7 keeps the sparse path up to the densities the issue measures.
+# Sampled share from which both CPU kernels run the convolution densely (the FLOP formula below counts the same).
+# PyTorch kernel: break-even vs a dense conv near density 0.25. Native kernel (1 thread, x86, 64->64 @ 56x56 and
+# 128->128 @ 28x28): its GEMM runs at the dense conv's FLOP rate, so the sparse path costs 0.61-0.67 / 0.70-0.78 /
+# 0.81-0.89 / 0.90-0.98 of the dense conv at densities 0.6 / 0.7 / 0.8 / 0.9, while this dense path (conv, then the
+# interpolation of the unsampled positions) costs 1.15-1.25: a threshold near 0.95 would suit it better.
 DENSE_ABOVE = 0.7
 # PyTorch kernel: full 2-D scatter of the RBF window while P * window <= SCATTER_FULL_BELOW * positions
 # (P * window^2 rows); above, the horizontal pass is scattered and the vertical pass runs densely.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <numeric>
 #include <vector>
 
 extern "C" int32_t edge_multipool_unwarp_ref(void const*, void*, int32_t, int32_t, int32_t const*, int32_t const*,
@@ -17,6 +18,11 @@ extern "C" int32_t edge_sample_interp_cpu_gather(float const*, int64_t const*, i
     int64_t const*, int32_t const*, float, int32_t const*, int64_t, float*, int32_t);
 extern "C" int32_t edge_sample_interp_cpu_interp(float*, int32_t const*, int64_t, int32_t const*, int64_t const*,
     int64_t const*, int64_t const*, int32_t const*, float, float*, int32_t, int32_t);
+extern "C" int64_t edge_sample_interp_cpu_packed_size(int64_t const*, int32_t);
+extern "C" int32_t edge_sample_interp_cpu_pack(float const*, int64_t const*, int32_t, float*);
+extern "C" int64_t edge_sample_interp_cpu_run(float const*, int64_t const*, int64_t const*, int64_t const*,
+    int64_t const*, int32_t const*, float, float const*, float const*, float const*, float, float*, int32_t, int32_t,
+    double*);
 
 #include "check.h"
 
@@ -166,6 +172,89 @@ static void testFastHostPath()
     CHECK(std::strstr(edge_ref_last_error(), "method") != nullptr);
 }
 
+//! One case of the fused call (pack -> run: index, tap pointers or gather, the library's own GEMM, interpolation;
+//! no BLAS) against edge_sample_interp_ref. `sampled`: how many positions the mask samples (a prefix of a fixed
+//! shuffle, so block boundaries of 48 rows and 6-row micro-tiles are hit exactly). Returns run()'s result.
+static int64_t checkRun(int64_t b, int64_t cin, int64_t cout, int32_t groups, int64_t h, int64_t w,
+    int32_t const* attrsIn, int64_t sampled, bool channelsLast, int32_t threads, int32_t method, float denseAbove)
+{
+    int32_t attrs[9];
+    std::memcpy(attrs, attrsIn, sizeof(attrs));
+    attrs[6] = groups;
+    int64_t const kh = 3, kw = 3, cg = cin / groups;
+    int64_t const ho = (h + 2 * attrs[2] - attrs[4] * (kh - 1) - 1) / attrs[0] + 1;
+    int64_t const wo = (w + 2 * attrs[3] - attrs[5] * (kw - 1) - 1) / attrs[1] + 1, n = b * ho * wo;
+    std::vector<float> x(b * cin * h * w), wt(cout * cg * kh * kw), bias(cout), mask(n, 0.f), ref(b * cout * ho * wo);
+    uint32_t state = static_cast<uint32_t>(cout * 7919 + sampled);
+    auto rnd = [&state]() // LCG in [-0.5, 0.5)
+    {
+        state = state * 1664525u + 1013904223u;
+        return static_cast<float>(state >> 8) / 16777216.f - 0.5f;
+    };
+    for (auto* v : {&wt, &bias})
+        for (float& e : *v)
+            e = 4.f * rnd(); // large enough that relu6 clips
+    std::vector<float> xl(x.size()); // x in the layout under test, NCHW copy for the reference
+    for (int64_t bi = 0; bi < b; ++bi)
+        for (int64_t c = 0; c < cin; ++c)
+            for (int64_t i = 0; i < h * w; ++i)
+            {
+                float const v = rnd();
+                x[(bi * cin + c) * h * w + i] = v;
+                xl[channelsLast ? (bi * h * w + i) * cin + c : (bi * cin + c) * h * w + i] = v;
+            }
+    std::vector<int64_t> order(n);
+    int64_t step = 7;
+    while (std::gcd(step, n) != 1)
+        ++step; // i -> (i * step + 3) % n is then a permutation
+    for (int64_t i = 0; i < n; ++i)
+        order[i] = (i * step + 3) % n;
+    for (int64_t i = 0; i < sampled; ++i)
+        mask[order[i]] = 1.f;
+    int64_t xs[4] = {b, cin, h, w}, ms[4] = {b, 1, ho, wo}, ws[4] = {cout, cg, kh, kw}, shape[4];
+    int64_t strides[4] = {cin * h * w, channelsLast ? 1 : h * w, channelsLast ? w * cin : w, channelsLast ? cin : 1};
+    CHECK(edge_sample_interp_ref(x.data(), mask.data(), wt.data(), bias.data(), ref.data(), 0, xs, ms, ws, cout,
+              attrs, 0.3f, shape) == 0);
+    std::vector<float> packed(edge_sample_interp_cpu_packed_size(ws, groups)), out(n * cout, -99.f);
+    CHECK(edge_sample_interp_cpu_pack(wt.data(), ws, groups, packed.data()) == 0);
+    double stages[4] = {0, 0, 0, 0};
+    int64_t const rc = edge_sample_interp_cpu_run(xl.data(), strides, xs, ms, ws, attrs, 0.3f, mask.data(),
+        packed.data(), bias.data(), denseAbove, out.data(), method, threads, stages);
+    if (rc < 0)
+        return rc;
+    CHECK(rc == sampled);
+    CHECK(stages[0] >= 0 && stages[1] >= 0 && stages[2] >= 0 && stages[3] > 0);
+    float err = 0.f;
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t co = 0; co < cout; ++co)
+            err = std::fmax(err, std::fabs(out[i * cout + co] - ref[((i / (ho * wo)) * cout + co) * ho * wo + i % (ho * wo)]));
+    CHECK(err < 1e-4f); // outputs up to ~20: 1e-5 relative
+    if (err >= 1e-4f)
+        std::printf("  run: B=%lld Cout=%lld G=%d P=%lld channelsLast=%d threads=%d method=%d: max err %g\n",
+            static_cast<long long>(b), static_cast<long long>(cout), groups, static_cast<long long>(sampled),
+            channelsLast, threads, method, err);
+    return rc;
+}
+
+static void testFusedRun()
+{
+    int32_t attrs[9] = {1, 2, 1, 1, 1, 1, 1, 2, 5}; // stride (1, 2), padding 1, relu6, window 5
+    int64_t const n = 2 * 13 * 8;                        // B=2, 13 x 16 input -> 13 x 8 outputs
+    for (int64_t sampled : {int64_t{1}, int64_t{5}, int64_t{6}, int64_t{47}, int64_t{48}, int64_t{49}, int64_t{97}, n})
+        for (bool cl : {true, false})
+            checkRun(2, 6, 40, 2, 13, 16, attrs, sampled, cl, sampled % 2 ? 3 : 1, 0, 2.f); // G=2: 20 = 16 + 4 channels
+    int32_t dil[9] = {1, 1, 2, 0, 2, 1, 1, 1, 7}; // dilation (2, 1), padding (2, 0), ReLU, window 7
+    for (int32_t method = 1; method <= 2; ++method)
+        for (int32_t threads : {1, 2, 4})
+            checkRun(1, 5, 33, 1, 11, 10, dil, 40, threads == 2, threads, method, 0.7f);
+    CHECK(checkRun(1, 4, 16, 1, 7, 7, attrs, 0, true, 2, 0, 0.7f) == 0); // nothing sampled: zeros everywhere
+    CHECK(checkRun(2, 6, 40, 2, 13, 16, attrs, n / 2, true, 1, 0, 0.5f) == -2); // dense path left to the caller
+    CHECK(checkRun(2, 6, 40, 2, 13, 16, attrs, 9, true, 1, 3, 0.7f) == -1);
+    CHECK(std::strstr(edge_ref_last_error(), "method") != nullptr);
+    int64_t bad[4] = {10, 3, 3, 3};
+    CHECK(edge_sample_interp_cpu_packed_size(bad, 4) == -1);
+}
+
 int main()
 {
     testUnwarpOneLayer();
@@ -173,6 +262,7 @@ int main()
     testHalf();
     testSampleInterp();
     testFastHostPath();
+    testFusedRun();
     if (gFailures)
     {
         std::printf("%d of %d checks failed\n", gFailures, gChecks);

@@ -167,3 +167,22 @@ def test_eager_fast_path_equals_the_op_and_modes_still_see_the_op():
     assert not _plain_eager(x, m, wg, b)
     with torch.no_grad():
         assert _plain_eager(x, m, wg, b)
+
+
+@pytest.mark.parametrize("activation", [0, 1, 2])
+@pytest.mark.parametrize("density", [0.05, 0.1, 0.25, 0.5])
+def test_benchmark_sized_layers_equal_reference(density, activation):
+    """64 -> 64 3x3 layers as scripts/bench_sparse.py times them, batch 2, both input layouts: the native kernel
+    (one fused C++ call when built: blocks of 48 sampled positions, 16-channel weight panels) and the torch one."""
+    g = torch.Generator().manual_seed(int(density * 100) + activation)
+    x = torch.randn(2, 64, 21, 19, generator=g)
+    w, b = torch.randn(64, 64, 3, 3, generator=g) * (2 / 576) ** 0.5, torch.randn(64, generator=g) * 0.1
+    m = (torch.rand(2, 1, 21, 19, generator=g) < density).float()
+    args = ([1, 1], [1, 1], [1, 1], 1, activation, 7, 0.5)
+    ref = sample_interp_reference(x, m, w, b, *args)
+    for xx in (x, x.contiguous(memory_format=torch.channels_last)):
+        for backend in ("torch", None):
+            out = sample_interp_sparse(xx, m, w, b, *args, backend=backend)
+            torch.testing.assert_close(out, ref, rtol=0, atol=1e-5 * max(1.0, ref.abs().max().item()))
+        torch.testing.assert_close(sample_interp(xx, m, w, b, 1, 1, activation=activation, window=7, lam=0.5), ref,
+                                   rtol=0, atol=1e-5 * max(1.0, ref.abs().max().item()))

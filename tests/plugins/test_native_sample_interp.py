@@ -174,16 +174,17 @@ def test_bad_input_is_rejected_with_the_reason(ref_lib, kwargs, message):
 
 # ---- fast CPU path of torch.ops.edge.sample_interp (plugins/sample_interp/sample_interp_cpu.cpp) ---------------
 
-def _fast(x, mask, weight, bias, c, threads=None, method=0):
+def _fast(x, mask, weight, bias, c, threads=None, method=0, dense_above=None, stages=None):
     from edge.native.sample_interp_cpu import sample_interp_cpu
     from edge.ops.sample_interp import DENSE_ABOVE
 
     return sample_interp_cpu(x, mask, weight, bias, c["stride"], c["padding"], c["dilation"], c["groups"],
-                             c["activation"], c["window"], c["lam"], DENSE_ABOVE, threads, method)
+                             c["activation"], c["window"], c["lam"], DENSE_ABOVE if dense_above is None else dense_above,
+                             threads, method, stages)
 
 
 @settings(max_examples=80, deadline=None)
-@given(case=interp_case(), channels_last=st.booleans(), threads=st.sampled_from([1, 2]),
+@given(case=interp_case(), channels_last=st.booleans(), threads=st.sampled_from([1, 2, 3, 4]),
        method=st.sampled_from([0, 1, 2]))  # interpolation: auto / push / separable
 def test_fast_cpu_path_matches_dense_reference(ref_lib, case, channels_last, threads, method):
     from edge.ops.sample_interp import sample_interp_reference
@@ -323,8 +324,8 @@ def test_library_without_the_fast_functions_is_refused(ref_lib, monkeypatch):
 
 
 def test_results_do_not_share_the_scratch_buffers(ref_lib):
-    """The gathered fields and GEMM rows live in per-thread buffers reused by the next call: earlier outputs and
-    outputs of other threads stay intact."""
+    """The GEMM rows, index and interpolation buffers live in per-thread C++ buffers reused by the next call:
+    earlier outputs and outputs of other threads stay intact."""
     from concurrent.futures import ThreadPoolExecutor
 
     from edge.ops.sample_interp import sample_interp, sample_interp_reference
@@ -340,3 +341,66 @@ def test_results_do_not_share_the_scratch_buffers(ref_lib):
         outs += list(pool.map(lambda m: sample_interp(x, m, weight, bias, **kw), masks * 4))
     for i, out in enumerate(outs):
         torch.testing.assert_close(out, wants[i % 4], rtol=0, atol=FP32_TOL * scale(wants[i % 4]))
+
+
+# ---- the fused call (edge_sample_interp_cpu_run): blocks of 48 positions, 6-row tiles, 16-channel panels ----------
+
+def _prefix_mask(b, ho, wo, sampled, seed):
+    """A mask sampling exactly `sampled` positions (a random subset)."""
+    order = torch.randperm(b * ho * wo, generator=torch.Generator().manual_seed(seed))
+    m = torch.zeros(b * ho * wo)
+    m[order[:sampled]] = 1.0
+    return m.view(b, 1, ho, wo)
+
+
+@pytest.mark.parametrize("cout, groups", [(16, 1), (20, 1), (64, 1), (40, 2), (24, 3)])  # full / tail panels
+@pytest.mark.parametrize("sampled", [1, 5, 6, 7, 47, 48, 49, 96, 97, 238])  # 238 = every position (B=2, 7x17)
+def test_fused_call_block_boundaries(ref_lib, cout, groups, sampled):
+    from edge.ops.sample_interp import sample_interp_reference
+
+    g = torch.Generator().manual_seed(cout * 1000 + sampled)
+    x = torch.randn(2, 6 * groups, 7, 17, generator=g)
+    weight, bias = torch.randn(cout, 6, 3, 3, generator=g) / 4, torch.randn(cout, generator=g)
+    mask = _prefix_mask(2, 7, 17, sampled, sampled)
+    c = {"stride": [1, 1], "padding": [1, 1], "dilation": [1, 1], "groups": groups, "activation": 2, "window": 5,
+         "lam": 0.5}
+    want = sample_interp_reference(x, mask, weight, bias, **attrs(c))
+    for xx, threads in ((x.contiguous(memory_format=torch.channels_last), 1), (x, 3)):  # tap pointers / gather
+        # dense_above > 1: the sparse kernel even when every position is sampled
+        got = _fast(xx, mask, weight, bias, c, threads, dense_above=1.5)
+        torch.testing.assert_close(got, want, rtol=0, atol=FP32_TOL * scale(want))
+
+
+def test_fused_call_reports_its_stages_and_leaves_the_dense_path_to_python(ref_lib):
+    from edge.ops.sample_interp import sample_interp_reference
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(1, 32, 24, 24, generator=g).contiguous(memory_format=torch.channels_last)
+    weight, bias = torch.randn(32, 32, 3, 3, generator=g) / 17, torch.randn(32, generator=g)
+    c = {"stride": [1, 1], "padding": [1, 1], "dilation": [1, 1], "groups": 1, "activation": 1, "window": 7,
+         "lam": 0.5}
+    for density, sparse in ((0.3, True), (0.9, False)):
+        mask = (torch.rand(1, 1, 24, 24, generator=g) < density).float()
+        stages = torch.zeros(4, dtype=torch.float64)
+        got = _fast(x, mask, weight, bias, c, 1, stages=stages)
+        want = sample_interp_reference(x, mask, weight, bias, **attrs(c))
+        torch.testing.assert_close(got, want, rtol=0, atol=FP32_TOL * scale(want))
+        if sparse:  # index, tap pointers, GEMM, interpolation: all ran, the GEMM dominates
+            assert bool((stages >= 0).all()) and stages[2] > 0 and stages[3] > 0
+            assert stages[2] > stages[1]
+        else:  # above DENSE_ABOVE the C++ call returns at once; the dense conv and interpolation run from Python
+            assert stages[1:].sum() == 0
+
+
+def test_packed_weights_are_cached_per_weight_tensor(ref_lib):
+    import edge.native.sample_interp_cpu as fast
+
+    lib = fast._lib()
+    weight = torch.randn(20, 3, 3, 3)
+    first = fast._packed(lib, weight, 1)
+    assert fast._packed(lib, weight, 1) is first  # a model's layer packs once
+    assert first.numel() == 2 * 27 * 16  # two 16-channel panels (the second zero padded), K = 27
+    assert torch.equal(first[:27 * 16].view(27, 16)[:, :5], weight[:5].permute(2, 3, 1, 0).reshape(27, 5))
+    assert bool((first[27 * 16:].view(27, 16)[:, 4:] == 0).all())
+    weight.add_(1.0)
+    assert fast._packed(lib, weight, 1) is not first  # changed in place: repacked
