@@ -159,12 +159,27 @@ void fieldPointers(Params const& p, float const* x, int64_t const* xs, int64_t b
     }
 }
 
+//! x (element strides xs) copied to a channels-last buffer xc (B, H, W, Cin): the tap pointers of the GEMM then
+//! read it in place. Cheaper than gathering from a channels-first x once the gathered fields outnumber x's elements.
+void toChannelsLast(Params const& p, float const* x, int64_t const* xs, float* xc, int nt)
+{
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t by = 0; by < p.batch * p.inH; ++by)
+    {
+        float const* src = x + (by / p.inH) * xs[0] + (by % p.inH) * xs[2];
+        float* dst = xc + by * p.inW * p.cin;
+        for (int64_t xi = 0; xi < p.inW; ++xi) // the Cin source lines of 16 consecutive xi stay in L1
+            for (int64_t c = 0; c < p.cin; ++c)
+                dst[xi * p.cin + c] = src[c * xs[1] + xi * xs[3]];
+    }
+}
+
 //! The conv rows (P, Cout) of the sampled positions, block by block: receptive fields -> GEMM -> bias + activation.
 //! A channels-last x is read in place through tap pointers (indirect GEMM); any other layout is gathered first
-//! into a block of kBlock fields (kh*kw*cg floats each). stages (optional): seconds spent in the gather or pointer
-//! setup [1] and the GEMM [2], summed over threads.
-void convRows(Params const& p, float const* x, int64_t const* xs, int32_t const* pos, int64_t npos, float const* packed,
-    float const* biasp, float* rows, int nt, double* stages)
+//! into a block of kBlock fields (kh*kw*cg floats each). biasp: the bias padded like the weight panels.
+//! stages (optional): seconds spent in the gather or pointer setup [1] and the GEMM [2], summed over threads.
+void blockRows(Params const& p, float const* x, int64_t const* xs, int32_t const* pos, int64_t npos,
+    float const* packed, float const* biasp, float* rows, int nt, double* stages)
 {
     int64_t const K = fieldSize(p), np = panels(p), cg = p.cin / p.groups, cog = p.cout / p.groups;
     int64_t const taps = p.kh * p.kw, plane = p.outH * p.outW, blocks = (npos + kBlock - 1) / kBlock;
@@ -216,6 +231,32 @@ void convRows(Params const& p, float const* x, int64_t const* xs, int32_t const*
         }
     }
 }
+
+//! blockRows() with the bias padded like the panels and, when more fields than x's elements would be gathered
+//! from a channels-first x, x copied to channels-last first (the copy counts as stage 1).
+void convRows(Params const& p, float const* x, int64_t const* xs, int32_t const* pos, int64_t npos,
+    float const* packed, float const* bias, float* rows, int nt, double* stages)
+{
+    int64_t const np = panels(p), cog = p.cout / p.groups;
+    thread_local std::vector<float> biasp; // 16 floats per panel, kept per calling thread
+    biasp.assign(static_cast<size_t>(p.groups * np * kNR), 0.f);
+    for (int64_t co = 0; co < p.cout; ++co)
+        biasp[(co / cog) * np * kNR + co % cog] = bias[co];
+    int64_t const clStrides[4] = {p.inH * p.inW * p.cin, 1, p.inW * p.cin, p.cin};
+    thread_local KeptBuffer keep;
+    std::unique_ptr<float[]> fresh;
+    if (xs[1] != 1 && npos * fieldSize(p) >= p.batch * p.cin * p.inH * p.inW)
+    {
+        double const t0 = stages ? seconds() : 0.0;
+        float* xc = keep.get(static_cast<size_t>(p.batch * p.inH * p.inW * p.cin), fresh);
+        toChannelsLast(p, x, xs, xc, nt);
+        x = xc;
+        xs = clStrides;
+        if (stages)
+            stages[1] += seconds() - t0;
+    }
+    blockRows(p, x, xs, pos, npos, packed, biasp.data(), rows, nt, stages);
+}
 } // namespace
 
 //! Floats of the packed weights of a layer (w_shape (Cout, Cin/groups, kh, kw)): groups x ceil(Cout/groups/16)
@@ -255,11 +296,12 @@ extern "C" EDGE_REF_API int32_t edge_sample_interp_cpu_pack(float const* weight,
 //! (B, Ho, Wo, Cout). Shapes/attrs as edge_sample_interp_ref, method/threads as edge_sample_interp_cpu_interp.
 //! Returns P (the sampled count) when done; -2 without writing anything when P >= dense_above * B*Ho*Wo (the
 //! caller runs the convolution densely); -1 on bad input. stages (optional, 4 doubles, added to): seconds in
-//! index, gather, GEMM (+ bias, activation) and interpolation, summed over threads.
+//! index, receptive fields (tap pointers, gather or channels-last copy), GEMM (+ bias, activation) and
+//! interpolation, summed over threads.
 extern "C" EDGE_REF_API int64_t edge_sample_interp_cpu_run(float const* x, int64_t const* x_strides,
     int64_t const* x_shape, int64_t const* mask_shape, int64_t const* w_shape, int32_t const* attrs, float lambda,
-    float const* mask, float const* packed, float const* bias, float dense_above, float* out, int32_t method, int32_t threads,
-    double* stages)
+    float const* mask, float const* packed, float const* bias, float dense_above, float* out, int32_t method,
+    int32_t threads, double* stages)
 {
     Params p;
     if (char const* err = readParams(p, x_shape, mask_shape, w_shape, attrs, lambda))
@@ -288,13 +330,8 @@ extern "C" EDGE_REF_API int64_t edge_sample_interp_cpu_run(float const* x, int64
     thread_local KeptBuffer keep;
     std::unique_ptr<float[]> fresh;
     float* rows = keep.get(static_cast<size_t>(npos * p.cout), fresh);
-    int64_t const np = panels(p), cog = p.cout / p.groups;
-    thread_local std::vector<float> biasp; // the bias padded like the panels: 16 floats per panel
-    biasp.assign(static_cast<size_t>(p.groups * np * kNR), 0.f);
-    for (int64_t co = 0; co < p.cout; ++co)
-        biasp[(co / cog) * np * kNR + co % cog] = bias[co];
     if (npos > 0)
-        convRows(p, x, x_strides, pos.data(), npos, packed, biasp.data(), rows, nt, stages);
+        convRows(p, x, x_strides, pos.data(), npos, packed, bias, rows, nt, stages);
     double const t2 = stages ? seconds() : 0.0;
     if (char const* err = interpolate(p, rows, pos.data(), npos, rowmap.data(), out, method, nt))
         return ref::fail(err);

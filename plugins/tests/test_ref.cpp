@@ -227,7 +227,10 @@ static int64_t checkRun(int64_t b, int64_t cin, int64_t cout, int32_t groups, in
     float err = 0.f;
     for (int64_t i = 0; i < n; ++i)
         for (int64_t co = 0; co < cout; ++co)
-            err = std::fmax(err, std::fabs(out[i * cout + co] - ref[((i / (ho * wo)) * cout + co) * ho * wo + i % (ho * wo)]));
+        {
+            float const want = ref[((i / (ho * wo)) * cout + co) * ho * wo + i % (ho * wo)];
+            err = std::fmax(err, std::fabs(out[i * cout + co] - want));
+        }
     CHECK(err < 1e-4f); // outputs up to ~20: 1e-5 relative
     if (err >= 1e-4f)
         std::printf("  run: B=%lld Cout=%lld G=%d P=%lld channelsLast=%d threads=%d method=%d: max err %g\n",

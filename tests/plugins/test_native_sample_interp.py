@@ -178,9 +178,9 @@ def _fast(x, mask, weight, bias, c, threads=None, method=0, dense_above=None, st
     from edge.native.sample_interp_cpu import sample_interp_cpu
     from edge.ops.sample_interp import DENSE_ABOVE
 
+    above = DENSE_ABOVE if dense_above is None else dense_above
     return sample_interp_cpu(x, mask, weight, bias, c["stride"], c["padding"], c["dilation"], c["groups"],
-                             c["activation"], c["window"], c["lam"], DENSE_ABOVE if dense_above is None else dense_above,
-                             threads, method, stages)
+                             c["activation"], c["window"], c["lam"], above, threads, method, stages)
 
 
 @settings(max_examples=80, deadline=None)
