@@ -181,8 +181,8 @@ def main(argv=None) -> int:
                     help="also time the native kernel's stages (1 thread, CPU time, the C++ call's own stage clocks)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
-    backend = sample_interp_backend(torch.zeros(1))
-    print(f"sample_interp CPU backend: {backend}; {_uptime()}", flush=True)
+    backend, uptime_start = sample_interp_backend(torch.zeros(1)), _uptime()
+    print(f"sample_interp CPU backend: {backend}; {uptime_start}", flush=True)
     if backend != "native":
         print("warning: the native kernel is not built (make plugins): the 'native' columns run the torch kernel")
     threads = [int(v) for v in args.threads.split(",")]
@@ -204,7 +204,7 @@ def main(argv=None) -> int:
         write_json(args.json, {"command": "python scripts/bench_sparse.py " + " ".join(argv or sys.argv[1:]),
                                "rows": rows, "stages": stages, "threads": threads,
                                "backend": sample_interp_backend(torch.zeros(1)),
-                               "uptime": _uptime(), "load_avg": list(os.getloadavg()), "torch": torch.__version__,
+                               "uptime_start": uptime_start, "uptime": _uptime(), "load_avg": list(os.getloadavg()), "torch": torch.__version__,
                                "python": platform.python_version(), "machine": platform.machine(),
                                "time_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())})
         print(f"wrote {args.json}")
