@@ -16,6 +16,11 @@
 #define EDGE_HOT
 #endif
 
+//! mask (n float32) -> rowmap (n int32: row in the compacted list, -1 where not sampled) and pos (the P sampled flat
+//! positions, ascending). Returns P. (C ABI of libedge_ref.so, sample_interp_cpu.cpp.)
+extern "C" __attribute__((visibility("default"))) int64_t edge_sample_interp_cpu_index(
+    float const* mask, int64_t n, int32_t* rowmap, int32_t* pos);
+
 namespace edge
 {
 namespace sinterp

@@ -316,14 +316,7 @@ extern "C" EDGE_REF_API int64_t edge_sample_interp_cpu_run(float const* x, int64
     thread_local std::vector<int32_t> rowmap, pos; // kept per calling thread
     rowmap.resize(static_cast<size_t>(n));
     pos.resize(static_cast<size_t>(n));
-    int32_t npos = 0;
-    for (int64_t i = 0; i < n; ++i)
-    {
-        bool const s = isSampled(mask[i]);
-        rowmap[i] = s ? npos : -1;
-        if (s)
-            pos[npos++] = static_cast<int32_t>(i);
-    }
+    int64_t const npos = edge_sample_interp_cpu_index(mask, n, rowmap.data(), pos.data());
     if (npos > 0 && static_cast<double>(npos) >= static_cast<double>(dense_above) * static_cast<double>(n))
         return -2;
     double const t1 = stages ? seconds() : 0.0;
