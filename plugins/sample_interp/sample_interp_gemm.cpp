@@ -182,7 +182,10 @@ void blockRows(Params const& p, float const* x, int64_t const* xs, int32_t const
     float const* packed, float const* biasp, float* rows, int nt, double* stages)
 {
     int64_t const K = fieldSize(p), np = panels(p), cg = p.cin / p.groups, cog = p.cout / p.groups;
-    int64_t const taps = p.kh * p.kw, plane = p.outH * p.outW, blocks = (npos + kBlock - 1) / kBlock;
+    int64_t const taps = p.kh * p.kw, plane = p.outH * p.outW;
+    // at least one block per thread, sizes rounded up to whole 6-row tiles: few positions still spread evenly
+    int64_t const want = std::max<int64_t>((npos + kBlock - 1) / kBlock, nt);
+    int64_t const size = std::min(kBlock, ((npos + want - 1) / want + 5) / 6 * 6), blocks = (npos + size - 1) / size;
     bool const direct = xs[1] == 1;
 #pragma omp parallel num_threads(nt)
     {
@@ -195,7 +198,7 @@ void blockRows(Params const& p, float const* x, int64_t const* xs, int32_t const
 #pragma omp for schedule(static)
         for (int64_t blk = 0; blk < blocks; ++blk)
         {
-            int64_t const i0 = blk * kBlock, m = std::min(kBlock, npos - i0);
+            int64_t const i0 = blk * size, m = std::min(size, npos - i0);
             for (int32_t g = 0; g < p.groups; ++g)
             {
                 double const t0 = stages ? seconds() : 0.0;
