@@ -87,16 +87,16 @@ struct Scratch
     }
 };
 
-//! out[c0:c0+8*NV] = inv * sum_i w[i] * nb[i][c0:c0+8*NV]: NV independent accumulators in registers (a single
-//! chain would wait for the FMA latency at every neighbour).
+//! out[c0:c0+8*NV] = inv * sum_i w[i] * nb[i][off+c0:off+c0+8*NV]: NV independent accumulators in registers (a
+//! single chain would wait for the FMA latency at every neighbour).
 template <int NV>
-inline __attribute__((always_inline)) void pullVec(
-    float const* const* __restrict nb, float const* __restrict w, int32_t n, int64_t c0, float inv, float* out)
+inline __attribute__((always_inline)) void pullVec(float const* const* __restrict nb, float const* __restrict w,
+    int32_t n, int64_t off, int64_t c0, float inv, float* out)
 {
     Vec8 acc[NV] = {};
     for (int32_t i = 0; i < n; ++i)
     {
-        Vec8 const* r = reinterpret_cast<Vec8 const*>(nb[i] + c0);
+        Vec8 const* r = reinterpret_cast<Vec8 const*>(nb[i] + off + c0);
         for (int v = 0; v < NV; ++v)
             acc[v] += w[i] * r[v];
     }
@@ -114,19 +114,19 @@ inline float pull1(float const* const* nb, float const* w, int32_t n, int64_t c,
     return acc * inv;
 }
 
-//! out[0:cout] = inv * sum_i w[i] * nb[i][0:cout], 64 / 32 / 8 channels per block, then a scalar tail.
+//! out[0:cout] = inv * sum_i w[i] * nb[i][off:off+cout], 64 / 32 / 8 channels per block, then a scalar tail.
 inline __attribute__((always_inline)) void pullAll(
-    float const* const* nb, float const* w, int32_t n, int64_t cout, float inv, float* out)
+    float const* const* nb, float const* w, int32_t n, int64_t cout, float inv, float* out, int64_t off = 0)
 {
     int64_t c = 0;
     for (; c + 64 <= cout; c += 64)
-        pullVec<8>(nb, w, n, c, inv, out);
+        pullVec<8>(nb, w, n, off, c, inv, out);
     for (; c + 32 <= cout; c += 32)
-        pullVec<4>(nb, w, n, c, inv, out);
+        pullVec<4>(nb, w, n, off, c, inv, out);
     for (; c + 8 <= cout; c += 8)
-        pullVec<1>(nb, w, n, c, inv, out);
+        pullVec<1>(nb, w, n, off, c, inv, out);
     for (; c < cout; ++c)
-        out[c] = pull1(nb, w, n, c, inv);
+        out[c] = pull1(nb, w, n, off + c, inv);
 }
 
 //! o[0:n] += k * r[0:n] (8-float vectors, scalar tail).
@@ -226,6 +226,12 @@ EDGE_HOT void verticalLine(sinterp::Params const& p, float const* rows, int32_t 
     int32_t const hi = static_cast<int32_t>(y + r >= p.outH ? p.outH - 1 - y : r);
     float const** __restrict nb = s.rows.data();
     float* __restrict w = s.w.data();
+    int32_t const n = hi - lo + 1; // the same lines and weights for every position of the line
+    for (int32_t i = 0; i < n; ++i)
+    {
+        nb[i] = hn[lo + r + i];
+        w[i] = k1[lo + r + i];
+    }
     for (int64_t x = 0; x < width; ++x)
     {
         int64_t const flat = line * width + x;
@@ -235,15 +241,10 @@ EDGE_HOT void verticalLine(sinterp::Params const& p, float const* rows, int32_t 
             std::memcpy(o, rows + static_cast<int64_t>(rowmap[flat]) * cout, sizeof(float) * cout);
             continue;
         }
-        int32_t n = 0;
         float den = 0.f;
-        for (int32_t du = lo; du <= hi; ++du)
-        {
-            nb[n] = hn[du + r] + x * cout;
-            w[n++] = k1[du + r];
-            den += k1[du + r] * hd[du + r][x];
-        }
-        pullAll(nb, w, n, cout, 1.f / (den + sinterp::kEps), o);
+        for (int32_t i = 0; i < n; ++i)
+            den += w[i] * hd[lo + r + i][x];
+        pullAll(nb, w, n, cout, 1.f / (den + sinterp::kEps), o, x * cout);
     }
 }
 
