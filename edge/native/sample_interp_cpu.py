@@ -4,9 +4,10 @@
 ``sample_interp_cpu.cpp``, OpenMP threads) runs the whole op on the sampled positions:
 
 1. index: mask (B*Ho*Wo) -> the P sampled positions (ascending) and a row map (position -> row, -1);
-2. in blocks of 48 sampled positions (the gathered block stays in L2): im2col of their receptive fields only
-   -> a register-blocked GEMM with the layer's weights packed once into 16-channel panels (cached here per
-   weight tensor) -> bias and activation -> rows (P, Cout);
+2. in blocks of up to 48 sampled positions: their receptive fields (read in place from a channels-last x
+   through tap pointers; gathered per block, or x copied to channels-last once, for other layouts) -> a
+   register-blocked GEMM with the layer's weights packed once into 16-channel panels (cached here per weight
+   tensor) -> bias and activation -> rows (P, Cout);
 3. interpolation: every output element written once: a sampled position copies its row, an unsampled one gets
    the RBF-weighted mean of its sampled neighbours (SPEC §4), summed by pushing each sampled row into its window
    at low density, in separable form (rows, then columns) above.

@@ -1,8 +1,10 @@
-// Fused fast host path of EdgeSampleInterp: ONE call does index -> (gather -> GEMM -> bias + activation) in blocks
-// of kBlock sampled positions -> interpolation (edge_sample_interp_cpu_run, called by edge/native/
-// sample_interp_cpu.py). The gathered block (kBlock x kh*kw*Cin/G floats: 110 KB for 64 channels, 221 KB for
-// 128) stays in L2 while the GEMM reads it, instead of a full-size gathered matrix written to memory and read
-// back by a separate BLAS call.
+// Fused fast host path of EdgeSampleInterp: ONE call (edge_sample_interp_cpu_run, made by edge/native/
+// sample_interp_cpu.py) does index -> (receptive fields -> GEMM -> bias + activation) in blocks of up to kBlock
+// sampled positions -> interpolation. A channels-last input is read in place through kh*kw tap pointers per
+// position (an indirect GEMM, as XNNPACK's convolutions do); another layout is gathered block by block (110 KB
+// for 48 positions at 64 channels: it stays in L2) or, when more field elements than input elements would be
+// gathered, copied to channels-last once. No full-size gathered matrix goes to memory and back, and there is no
+// separate BLAS call.
 //
 // GEMM: a register-blocked 6x16 micro-kernel (12 accumulators of 8 floats, one broadcast of A and two loads of
 // the packed weights per k) on weights packed once into panels of 16 output channels (K x 16 floats each, zero
@@ -36,7 +38,7 @@ int64_t panels(Params const& p)
     return (p.cout / p.groups + kNR - 1) / kNR;
 }
 
-//! Bias + activation of the MR x 16 accumulators, stored to rows[0:MR, 0:cols] (row stride ldr).
+//! Activation of the MR x 16 accumulators (bias already in), stored to rows[0:MR, 0:cols] (row stride ldr).
 template <int MR>
 inline __attribute__((always_inline)) void storeTile(Vec8 (&c0)[MR], Vec8 (&c1)[MR], int32_t act, float* rows,
     int64_t ldr, int64_t cols)
