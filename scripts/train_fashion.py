@@ -211,12 +211,22 @@ def run_form(spec: str, teacher, train, test, args) -> tuple:
         # second phase: train on the masks inference uses (p >= 0.5, straight-through gradient)
         from edge.forms.sample_interp import set_mask_training
 
-        info["acc after Gumbel phase (%)"] = acc(student, test)
+        from edge.forms.sample_interp import MaskHead
+
+        r = evaluate(student, test)
+        info["acc after Gumbel phase (%)"], info["density after Gumbel phase"] = round(100 * r["acc"], 2), \
+            round(r["density"], 3)
         set_mask_training(student, "hard")
+        heads = [q for m in student.modules() if isinstance(m, MaskHead) for q in m.parameters()]
+        if args.si_hard_freeze:  # keep where the Gumbel phase samples; fit the rest of the network to it
+            for q in heads:
+                q.requires_grad_(False)
         t1 = time.perf_counter()
         hard = distill(student, teacher, Progress(train, f"{spec} hard"), epochs=args.si_hard_epochs,
-                       lr=args.distill_lr * args.si_hard_lr, sparsity_weight=sw, sparsity_target=target,
-                       bn_batches=args.bn_batches, progress=False)
+                       lr=args.distill_lr * args.si_hard_lr, sparsity_weight=0.0 if args.si_hard_freeze else sw,
+                       sparsity_target=target, bn_batches=args.bn_batches, progress=False)
+        for q in heads:
+            q.requires_grad_(True)
         set_mask_training(student, "gumbel")
         info.update({"hard steps": hard.steps, "hard (s)": round(time.perf_counter() - t1, 1),
                      "hard history": hard.history})
@@ -258,6 +268,9 @@ def main(argv=None) -> int:
     ap.add_argument("--si-hard-epochs", type=int, default=0,
                     help="sample-interp: epochs after the Gumbel phase trained on the inference masks (p >= 0.5) "
                          "with a straight-through gradient (0: none)")
+    ap.add_argument("--si-hard-freeze", action="store_true",
+                    help="freeze the mask heads in that phase (the straight-through gradient of the task loss "
+                         "otherwise raises the density back towards 1)")
     ap.add_argument("--si-hard-lr", type=float, default=0.3, help="learning rate of that phase, x --distill-lr")
     ap.add_argument("--bn-batches", type=int, default=50, help="batches for BN recalibration")
     ap.add_argument("--batch-size", type=int, default=128)
