@@ -110,6 +110,15 @@ inline __attribute__((always_inline)) void microTile(int64_t taps, int64_t cg, f
     storeTile<MR>(c0, c1, act, rows, ldr, cols);
 }
 
+//! Software prefetch of n tap runs of cg floats (scattered reads of the input that the hardware prefetcher does
+//! not see coming: they cost DRAM latency when the input is not in cache).
+inline void prefetchTile(float const* const* ind, int64_t n, int64_t cg)
+{
+    for (int64_t t = 0; t < n; ++t)
+        for (int64_t c = 0; c < cg; c += 16)
+            __builtin_prefetch(ind[t] + c);
+}
+
 //! rows[0:m, 0:cog] (row stride ldr) = act(fields @ W_g + bias_g) for one group g: ind (m x taps pointers, see
 //! microTile), Bp the group's np packed panels, biasp its bias padded to np * 16.
 EDGE_HOT void gemmBlock(int64_t m, int64_t taps, int64_t cg, int64_t np, int64_t cog, float const* const* ind,
@@ -124,7 +133,11 @@ EDGE_HOT void gemmBlock(int64_t m, int64_t taps, int64_t cg, int64_t np, int64_t
         float* out = rows + j * kNR;
         int64_t i = 0;
         for (; i + 6 <= m; i += 6)
+        {
+            if (j == 0) // first panel: fetch the next tile's receptive fields while this one computes (~15k cycles)
+                prefetchTile(ind + (i + 6) * taps, std::min<int64_t>(6, m - i - 6) * taps, cg);
             microTile<6>(taps, cg, ind + i * taps, B, bias, act, out + i * ldr, ldr, cols);
+        }
         float const* const* a = ind + i * taps;
         switch (m - i)
         {
