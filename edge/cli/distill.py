@@ -62,22 +62,32 @@ def _tensor_file(path: Path, batch: int, labels: bool):
 @click.option("--batch-size", type=int, default=128, show_default=True)
 @click.option("--train-samples", type=int, default=None, help="Use only the first N training images.")
 @click.option("--sparsity-weight", type=float, default=None, help="Sample-interp sparsity loss weight (0.05).")
+@click.option("--density-target", type=float, default=None,
+              help="Sample-interp: density budget; the sparsity loss pushes each mask only above it.")
+@click.option("--tau-end", type=float, default=None,
+              help="Sample-interp: final Gumbel temperature, reached over the run (e.g. 0.1).")
+@click.option("--hard-epochs", type=int, default=0, show_default=True,
+              help="Sample-interp: epochs after the main run trained on the inference masks (p >= 0.5, "
+                   "straight-through gradient) so that weights and BN fit them.")
 @click.option("--feature-layers", default=None, help="Comma-separated module names for feature matching.")
 @click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Checkpoint file (written every epoch; resumed when present).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Where to write the distilled student (a dict {'model': module, 'result': ...}).")
-def distill(teacher, form, data, no_labels, epochs, lr, batch_size, train_samples, sparsity_weight,
-            feature_layers, checkpoint, save):
+def distill(teacher, form, data, no_labels, epochs, lr, batch_size, train_samples, sparsity_weight, density_target,
+            tau_end, hard_epochs, feature_layers, checkpoint, save):
     """Convert TEACHER to FORM, distil it, recalibrate BN, evaluate and save it."""
     import dataclasses
 
     import torch
 
+    from edge.errors import InputError
     from edge.forms.distill import distill as run
     from edge.forms.zoo import apply_form, load_model
     from edge.io import atomic_path
 
+    if not form.startswith("sample_interp") and (density_target is not None or tau_end is not None or hard_epochs):
+        raise InputError("--density-target, --tau-end and --hard-epochs apply to --form sample_interp only")
     t = load_model(teacher)
     student, report = apply_form(t, form)
     click.echo(str(report).splitlines()[0])
@@ -88,8 +98,16 @@ def distill(teacher, form, data, no_labels, epochs, lr, batch_size, train_sample
         train = _tensor_file(Path(data), batch_size, not no_labels)
         test = None
     res = run(student, t, train, epochs=epochs, lr=lr, sparsity_weight=sparsity_weight,
-              feature_layers=feature_layers.split(",") if feature_layers else None, eval_data=test,
-              checkpoint=checkpoint)
+              feature_layers=feature_layers.split(",") if feature_layers else None,
+              eval_data=None if hard_epochs else test, checkpoint=checkpoint, sparsity_target=density_target,
+              tau_end=tau_end)
+    if hard_epochs:
+        from edge.forms import set_mask_training
+
+        set_mask_training(student, "hard")
+        res = run(student, t, train, epochs=hard_epochs, lr=0.3 * (lr or 1e-3), sparsity_weight=sparsity_weight,
+                  sparsity_target=density_target, eval_data=test)
+        set_mask_training(student, "gumbel")
     with atomic_path(save) as tmp:
         torch.save({"model": student.eval(), "result": dataclasses.asdict(res), "form": form,
                     "teacher": teacher}, tmp)

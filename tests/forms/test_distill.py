@@ -124,3 +124,27 @@ def test_temperature_schedule_reaches_tau_end():
     assert temps and all(abs(t - 0.1) < 1e-3 for t in temps)
     with pytest.raises(InputError, match="tau_end"):
         distill(to_sample_interp(teacher), teacher, data, tau_end=0.0, progress=False)
+
+
+def test_cli_distill_sample_interp_with_budget_and_hard_phase(tmp_path):
+    from click.testing import CliRunner
+
+    from edge.cli.main import cli
+    from edge.forms import MaskHead
+
+    torch.save(_tiny(), tmp_path / "teacher.pt")
+    x = torch.cat([b[0] for b in _data(48)])
+    torch.save({"x": x, "y": torch.randint(0, 4, (48,))}, tmp_path / "data.pt")
+    common = ["distill", "--teacher", str(tmp_path / "teacher.pt"), "--data", str(tmp_path / "data.pt"),
+              "--batch-size", "16", "--epochs", "1"]
+    res = CliRunner().invoke(cli, common + ["--form", "sample_interp", "--sparsity-weight", "2", "--density-target",
+                                            "0.5", "--tau-end", "0.2", "--hard-epochs", "1",
+                                            "--save", str(tmp_path / "s.pt")])
+    assert res.exit_code == 0, res.output
+    saved = torch.load(tmp_path / "s.pt", weights_only=False)
+    heads = [m for m in saved["model"].modules() if isinstance(m, MaskHead)]
+    assert heads and not any(h.straight_through for h in heads)  # back to the default after the hard phase
+    assert all(h.temperature.item() == pytest.approx(0.2, rel=1e-3) for h in heads)  # Gumbel phase reached tau_end
+    bad = CliRunner().invoke(cli, common + ["--form", "spconv", "--hard-epochs", "1", "--save", str(tmp_path / "x.pt")])
+    assert isinstance(bad.exception, InputError) and "sample_interp only" in str(bad.exception)
+    assert not (tmp_path / "x.pt").exists()
