@@ -24,18 +24,10 @@ void copy2(std::vector<int32_t> const& v, int32_t* out)
 
 sinterp::Params InterpAttributes::params() const
 {
-    sinterp::Params p;
-    p.sy = stride[0];
-    p.sx = stride[1];
-    p.py = padding[0];
-    p.px = padding[1];
-    p.dy = dilation[0];
-    p.dx = dilation[1];
-    p.groups = groups;
-    p.activation = activation;
-    p.window = window;
-    p.lambda = lambda;
-    return p;
+    // the C ABI's attribute order, so that one function maps attributes to Params
+    int32_t const attrs[9]{stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], groups, activation,
+        window};
+    return sinterp::paramsFromAttrs(attrs, lambda);
 }
 
 void InterpAttributes::validate() const
