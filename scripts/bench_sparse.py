@@ -3,9 +3,10 @@
 
 For each shape (3x3 conv, padding 1) and mask density, times ``torch.ops.edge.sample_interp`` (gather at
 the sampled positions -> one GEMM -> ReLU, RBF interpolation of the rest) against ``F.conv2d`` on the same
-input (NCHW and channels-last; the ratio uses the faster dense one), in interleaved rounds (dense, dense_cl,
-every density and variant, dense, ...) so that load from other processes hits every variant alike, one block
-of rounds per thread count; ``--burst k`` times k back-to-back calls of a variant per round. The op runs with its default CPU backend (``native``: the C++ kernel of
+input (NCHW and channels-last; the ratio uses the faster dense one), in interleaved rounds (every variant once
+per round, in a new seeded random order each round, ``--order``) so that load from other processes and cache state
+left by the previous variant hit every variant alike, one block of rounds per thread count; masks hold exactly
+round(d * positions) sampled positions (``--masks``); ``--burst k`` times k back-to-back calls of a variant per round. The op runs with its default CPU backend (``native``: the C++ kernel of
 plugins/sample_interp/sample_interp_cpu.cpp around a torch addmm, when libedge_ref.so is built) with a
 channels-last input (its own output format, i.e. what the next gated layer receives) and an NCHW input, and
 with the pure-PyTorch fallback kernel (``torch``, channels-last input) side by side. ``ratio`` uses medians,
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -51,15 +53,29 @@ def _once(fn) -> tuple[float, float]:
 
 
 @torch.no_grad()
+def make_mask(hw: int, d: float, g: torch.Generator, exact: bool = True) -> torch.Tensor:
+    """Tensor[1, 1, hw, hw] of 0/1: ``exact`` round(d * hw^2) positions drawn without replacement (the density is
+    d to the position), else each position sampled with probability d (the count then varies: at 56x56, d = 0.5,
+    one standard deviation is 0.009 of the positions)."""
+    n = hw * hw
+    if not exact:
+        return (torch.rand(1, 1, hw, hw, generator=g) < d).float()
+    m = torch.zeros(n)
+    m[torch.randperm(n, generator=g)[:round(d * n)]] = 1.0
+    return m.view(1, 1, hw, hw)
+
+
 def bench_shape(c: int, hw: int, densities, threads, rounds: int, warmup: int, seed: int, window: int,
-                lam: float, burst: int = 1):
-    """Time every variant in interleaved rounds, one block per thread count; one row per (threads, density)."""
+                lam: float, burst: int = 1, exact: bool = True, shuffle: bool = True):
+    """Time every variant in interleaved rounds, one block per thread count; one row per (threads, density).
+    ``shuffle``: the variants run in a new random order every round, so that no variant always follows the one
+    that evicts the caches (the PyTorch kernel touches ~30 MB) or the one that warms them (the other dense conv)."""
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(1, c, hw, hw, generator=g)
     xcl = x.contiguous(memory_format=torch.channels_last)
     w = torch.randn(c, c, 3, 3, generator=g) * (2.0 / (9 * c)) ** 0.5
     b = torch.randn(c, generator=g) * 0.1
-    masks = {d: (torch.rand(1, 1, hw, hw, generator=g) < d).float() for d in densities}
+    masks = {d: make_mask(hw, d, g, exact) for d in densities}
     fns = {"dense": lambda: F.conv2d(x, w, b, 1, 1), "dense_cl": lambda: F.conv2d(xcl, w, b, 1, 1)}
     errs = {}
     args = ((1, 1), (1, 1), (1, 1), 1, 1, window, lam)  # stride, padding, dilation, groups, ReLU, window, lam
@@ -75,8 +91,13 @@ def bench_shape(c: int, hw: int, densities, threads, rounds: int, warmup: int, s
     cpu = {(t, k): [] for t in threads for k in fns}
     for t in threads:  # one block per thread count: idle OpenMP workers of a 2-thread block spin for a while
         torch.set_num_threads(t)  # and would steal the core of a following 1-thread measurement
+        order = random.Random(seed)
         for r in range(warmup + rounds):
-            for k, fn in fns.items():
+            keys = list(fns)
+            if shuffle:
+                order.shuffle(keys)
+            for k in keys:
+                fn = fns[k]
                 for _ in range(burst):  # back-to-back calls: each variant measured with its own data in cache
                     dt, dc = _once(fn)
                     if r >= warmup:
@@ -134,7 +155,7 @@ def stage_rows(c: int, hw: int, densities, rounds: int, seed: int, window: int, 
 
     dense, rows = cpu_ms(lambda: F.conv2d(x, w, b, 1, 1)), []
     for d in densities:  # (each lambda below runs within its iteration: the loop variables are current)
-        mask = (torch.rand(1, 1, hw, hw, generator=g) < d).float()
+        mask = make_mask(hw, d, g)
         p = int(mask.sum())
         stages = []
         for _ in range(rounds):
@@ -174,6 +195,11 @@ def main(argv=None) -> int:
     ap.add_argument("--burst", type=int, default=1,
                     help="consecutive calls of a variant per round (each timed): 1 = strict interleaving, where a "
                          "variant starts with caches filled by the previous one")
+    ap.add_argument("--masks", choices=("exact", "bernoulli"), default="exact",
+                    help="exact: round(d * positions) sampled positions drawn without replacement; bernoulli: each "
+                         "position sampled with probability d (the actual density then varies around d)")
+    ap.add_argument("--order", choices=("shuffled", "fixed"), default="shuffled",
+                    help="order of the variants within a round: a new random order every round (seeded), or fixed")
     ap.add_argument("--window", type=int, default=7)
     ap.add_argument("--lam", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=0)
@@ -191,7 +217,7 @@ def main(argv=None) -> int:
     for spec in args.shapes.split(","):
         c, hw = (int(v) for v in spec.split("x"))
         rows += bench_shape(c, hw, densities, threads, args.rounds, args.warmup, args.seed, args.window, args.lam,
-                            args.burst)
+                            args.burst, args.masks == "exact", args.order == "shuffled")
         print(markdown_table(rows[-len(densities) * len(threads):]), flush=True)
     stages = []
     if args.stages:

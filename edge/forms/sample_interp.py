@@ -214,12 +214,31 @@ class SampleInterpBlock(nn.Module):
         self.sparse = True  # eval mode: run through torch.ops.edge.sample_interp when the kernel allows
         self.last_p: tuple[Tensor, Tensor] | None = None
         self.last_masks: tuple[Tensor, Tensor] | None = None
+        self._folded: dict[int, tuple] = {}  # id(conv) -> (key, (weight, bias)) of the BN-folded conv
 
     def __getstate__(self):
-        # the last forward's tensors are transient (and non-leaf: they would break copy.deepcopy)
+        # the last forward's tensors are transient (and non-leaf: they would break copy.deepcopy); the folded
+        # weights are a cache of the parameters
         state = dict(super().__getstate__())
         state["last_p"] = state["last_masks"] = None
+        state["_folded"] = {}
         return state
+
+    def _fold(self, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
+        """:func:`fold_bn`, remembered without autograd until a parameter or BN statistic changes (their version
+        counters and storage are the key): inference folds once, and the sparse kernel's packed weights, cached
+        per weight tensor, are reused instead of re-packed at every forward."""
+        if torch.is_grad_enabled():
+            return fold_bn(conv, bn)
+        key = tuple((t._version, t.data_ptr()) for t in (conv.weight, conv.bias, bn.weight, bn.bias,
+                                                          bn.running_mean, bn.running_var) if t is not None)
+        cache = self.__dict__.setdefault("_folded", {})  # (blocks pickled before this cache existed lack it)
+        hit = cache.get(id(conv))
+        if hit is not None and hit[0] == (key, bn.eps):
+            return hit[1]
+        folded = fold_bn(conv, bn)
+        cache[id(conv)] = ((key, bn.eps), folded)
+        return folded
 
     def _gated(self, x: Tensor, conv: nn.Conv2d, bn: nn.BatchNorm2d, mask: Tensor, interp: Interpolation,
                relu: bool) -> Tensor:
@@ -227,7 +246,7 @@ class SampleInterpBlock(nn.Module):
         if self.training or not self.sparse or interp.kind == "learned":
             f = bn(conv(x))
             return interp(F.relu(f) if relu else f, mask)
-        w, b = fold_bn(conv, bn)
+        w, b = self._fold(conv, bn)
         return sample_interp(x, mask, w, b, conv.stride, conv.padding, conv.dilation, conv.groups,
                              1 if relu else 0, interp.window, interp.lam_value())
 

@@ -22,7 +22,6 @@ falls back to its pure-PyTorch kernel when it is not.
 from __future__ import annotations
 
 import ctypes
-import functools
 import weakref
 
 import torch
@@ -89,9 +88,10 @@ def unavailable_reason() -> str | None:
 
 
 def reset() -> None:
-    """Forget the library lookup and the packed-weight cache (after a rebuild, in tests)."""
+    """Forget the library lookup and the packed-weight and argument caches (after a rebuild, in tests)."""
     _state.clear()
     _weights.clear()
+    _arrays.clear()
 
 
 def _packed(lib: ctypes.CDLL, weight: Tensor, groups: int) -> Tensor:
@@ -115,16 +115,24 @@ def _packed(lib: ctypes.CDLL, weight: Tensor, groups: int) -> Tensor:
     return packed
 
 
-@functools.lru_cache(maxsize=256)
-def _args(x_shape: tuple, mask_shape: tuple, w_shape: tuple, attrs: tuple, lam: float) -> tuple:
-    """The C arrays of shapes and attributes shared by the calls (cached: a model repeats the same layers)."""
-    shapes = [(ctypes.c_int64 * 4)(*s) for s in (x_shape, mask_shape, w_shape)]
-    return (*shapes, (ctypes.c_int32 * 9)(*attrs), lam)
+_arrays: dict[tuple, tuple] = {}  # call signature -> the C arrays of edge_sample_interp_cpu_run
 
 
-@functools.lru_cache(maxsize=256)
-def _strides(strides: tuple) -> ctypes.Array:
-    return (ctypes.c_int64 * 4)(*strides)
+def _args(x: Tensor, mask: Tensor, weight: Tensor, stride, padding, dilation, groups: int, activation: int,
+          window: int, lam: float) -> tuple:
+    """(x strides, x shape, mask shape, weight shape, attrs, lambda) as the C call takes them, cached per signature
+    (a model repeats the same layers: building the ctypes arrays again would cost more than the lookup)."""
+    key = (x.shape, x.stride(), mask.shape, weight.shape, tuple(stride), tuple(padding), tuple(dilation), groups,
+           activation, window, lam)
+    hit = _arrays.get(key)
+    if hit is None:
+        i64x4 = ctypes.c_int64 * 4
+        hit = (i64x4(*x.stride()), i64x4(*x.shape), i64x4(*mask.shape), i64x4(*weight.shape),
+               (ctypes.c_int32 * 9)(*stride, *padding, *dilation, groups, activation, window), float(lam))
+        if len(_arrays) >= 256:
+            _arrays.clear()
+        _arrays[key] = hit
+    return hit
 
 
 def _call(lib: ctypes.CDLL, rc: int) -> None:
@@ -153,10 +161,9 @@ def sample_interp_cpu(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor, str
     threads = torch.get_num_threads() if threads is None else int(threads)
     m = mask if mask.dtype == torch.float32 and mask.is_contiguous() else (mask > 0.5).float()
     bias = bias if bias.is_contiguous() else bias.contiguous()
-    args = _args(tuple(x.shape), tuple(mask.shape), tuple(weight.shape),
-                 (*stride, *padding, *dilation, groups, activation, window), float(lam))
+    xs, *args = _args(x, mask, weight, stride, padding, dilation, groups, activation, window, lam)
     out = x.new_empty(x.shape[0], mask.shape[2], mask.shape[3], weight.shape[0])
-    rc = lib.edge_sample_interp_cpu_run(x.data_ptr(), _strides(x.stride()), *args, m.data_ptr(),
+    rc = lib.edge_sample_interp_cpu_run(x.data_ptr(), xs, *args, m.data_ptr(),
                                         _packed(lib, weight, groups).data_ptr(), bias.data_ptr(), dense_above,
                                         out.data_ptr(), method, threads,
                                         None if stages is None else stages.data_ptr())

@@ -40,6 +40,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 from edge.errors import InputError, PluginError
 
@@ -108,6 +109,26 @@ def rbf_interpolate(f: Tensor, mask: Tensor, kernel: Tensor) -> Tensor:
     n = F.conv2d(mask, kk, padding=k // 2) + EPS
     r = F.conv2d(f * mask, kk.expand(c, 1, k, k), padding=k // 2, groups=c) / n
     return mask * f + (1 - mask) * r
+
+
+_CHECKED: dict[tuple, tuple[int, int]] = {}  # signature of a call that passed _check -> (Ho, Wo)
+
+
+def _check_cached(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor | None, stride, padding, dilation,
+                  groups: int, window: int, activation: int) -> tuple[int, int]:
+    """:func:`_check` plus the activation code, remembered per signature (shapes and attributes): a model calls
+    the same layers again and again, and the checks would cost ~10 us of Python per call."""
+    key = (x.shape, mask.shape, weight.shape, None if bias is None else bias.shape, tuple(stride), tuple(padding),
+           tuple(dilation), groups, window, activation)
+    hw = _CHECKED.get(key)
+    if hw is None:
+        hw = _check(x, mask, weight, bias, stride, padding, dilation, groups, window)
+        if activation not in ACTIVATIONS:
+            _act(x, activation)  # raises the InputError naming the valid codes
+        if len(_CHECKED) >= 1024:
+            _CHECKED.clear()
+        _CHECKED[key] = hw
+    return hw
 
 
 def _check(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor | None, stride, padding, dilation,
@@ -238,14 +259,15 @@ def sample_interp_backend(x: Tensor | None = None, weight: Tensor | None = None,
     directly.
     """
     choice = backend or os.environ.get("EDGE_SAMPLE_INTERP_BACKEND") or "auto"
-    if choice not in (*BACKENDS, "auto"):
-        raise InputError(f"sample_interp: backend must be one of {', '.join(BACKENDS)} or auto, got {choice!r}")
     if choice == "torch":
         return "torch"
+    if choice != "native" and choice != "auto":
+        raise InputError(f"sample_interp: backend must be one of {', '.join(BACKENDS)} or auto, got {choice!r}")
     from edge.native import sample_interp_cpu as native
 
-    fits = all(t is None or (t.dtype == torch.float32 and t.device.type == "cpu") for t in (x, weight))
-    if native.available() and fits:
+    fits = ((x is None or (x.dtype == torch.float32 and x.is_cpu))
+            and (weight is None or (weight.dtype == torch.float32 and weight.is_cpu)))
+    if fits and native.available():
         return "native"
     if choice == "native":
         why = native.unavailable_reason() or "it runs float32 CPU tensors only"
@@ -263,15 +285,14 @@ def sample_interp_sparse(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor |
     strides). Equals :func:`sample_interp_reference` to float rounding. ``backend``: see
     :func:`sample_interp_backend` (None = the fastest available).
     """
-    _check(x, mask, weight, bias, stride, padding, dilation, groups, window)
-    if activation not in ACTIVATIONS:
-        _act(x, activation)  # raises the InputError naming the valid codes
+    _check_cached(x, mask, weight, bias, stride, padding, dilation, groups, window, activation)
     if sample_interp_backend(x, weight, backend) == "native":
         from edge.native.sample_interp_cpu import sample_interp_cpu
 
-        b = bias.float() if bias is not None else weight.new_zeros(weight.shape[0])
-        return sample_interp_cpu(x, mask, weight, b, list(stride), list(padding), list(dilation), groups,
-                                 activation, window, lam, DENSE_ABOVE)
+        b = bias if bias is not None and bias.dtype == torch.float32 else (
+            bias.float() if bias is not None else weight.new_zeros(weight.shape[0]))
+        return sample_interp_cpu(x, mask, weight, b, stride, padding, dilation, groups, activation, window, lam,
+                                 DENSE_ABOVE)
     return _sparse_torch(x, mask, weight, bias, stride, padding, dilation, groups, activation, window, lam)
 
 
@@ -354,12 +375,13 @@ def _plain_eager(*tensors: Tensor) -> bool:
     no autograd recording, and no tracer, compiler, FX proxy, fake tensor or dispatch/function mode (FLOP
     counter, export, torch.compile) that must see ``torch.ops.edge.sample_interp`` itself. Skips the custom op's
     Python dispatch layers (~25-80 us a call, 0.01-0.03x of a 3 ms convolution)."""
-    from torch.utils._python_dispatch import _get_current_dispatch_mode
-
+    if _get_current_dispatch_mode() is not None or torch._C._is_torch_function_mode_enabled():
+        return False
     grad = torch.is_grad_enabled()
-    return (all(type(t) in _PLAIN and t.device.type == "cpu" and not (grad and t.requires_grad) for t in tensors)
-            and _get_current_dispatch_mode() is None and not torch._C._is_torch_function_mode_enabled()
-            and not torch.compiler.is_compiling() and not torch.jit.is_tracing())
+    for t in tensors:
+        if type(t) not in _PLAIN or not t.is_cpu or (grad and t.requires_grad):
+            return False
+    return not torch.compiler.is_compiling() and not torch.jit.is_tracing()
 
 
 _PLAIN = (torch.Tensor, torch.nn.Parameter)

@@ -180,3 +180,28 @@ def test_sparsity_target_only_pushes_above_it():
     torch.testing.assert_close(sparsity_loss(model, 1.0, target=0.5), p - 0.5)
     with pytest.raises(InputError, match="target"):
         sparsity_loss(model, 1.0, target=1.5)
+
+
+def test_inference_folds_bn_once_and_refolds_after_a_change():
+    """Without autograd the BN-folded weights are cached (the sparse kernel then reuses its packed weights); an
+    in-place change of a BN statistic or a conv weight is seen at the next forward."""
+    model = to_sample_interp(_tiny()).eval()
+    _sparsify(model)
+    blk = next(b for b in model.modules() if isinstance(b, SampleInterpBlock))
+    x = torch.randn(2, 1, 24, 24)
+    with torch.no_grad():
+        y0 = model(x)
+        w0, _ = blk._fold(blk.block.conv1, blk.block.bn1)
+        assert blk._fold(blk.block.conv1, blk.block.bn1)[0] is w0  # cached: the same tensor
+        torch.testing.assert_close(model(x), y0, rtol=0, atol=0)
+        blk.block.bn1.running_mean.add_(0.5)
+        blk.block.conv2.weight.mul_(1.5)
+        y1 = model(x)
+        assert blk._fold(blk.block.conv1, blk.block.bn1)[0] is not w0
+        for b in model.modules():
+            if isinstance(b, SampleInterpBlock):
+                b.sparse = False
+        torch.testing.assert_close(y1, model(x), rtol=1e-5, atol=1e-5)  # the dense path folds nothing
+    assert not torch.allclose(y0, y1)
+    copy = __import__("copy").deepcopy(model)
+    assert all(not b._folded for b in copy.modules() if isinstance(b, SampleInterpBlock))
