@@ -125,28 +125,28 @@ EDGE_HOT void gemmBlock(int64_t m, int64_t taps, int64_t cg, int64_t np, int64_t
     float const* Bp, float const* biasp, int32_t act, float* rows, int64_t ldr)
 {
     int64_t const K = taps * cg;
-    for (int64_t j = 0; j < np; ++j)
+    // tile-major: the 6 receptive fields of a tile stay in L1 while every panel of weights streams past them
+    for (int64_t i = 0; i < m; i += 6)
     {
-        float const* B = Bp + j * K * kNR;
-        float const* bias = biasp + j * kNR;
-        int64_t const cols = std::min(kNR, cog - j * kNR);
-        float* out = rows + j * kNR;
-        int64_t i = 0;
-        for (; i + 6 <= m; i += 6)
-        {
-            if (j == 0) // first panel: fetch the next tile's receptive fields while this one computes (~15k cycles)
-                prefetchTile(ind + (i + 6) * taps, std::min<int64_t>(6, m - i - 6) * taps, cg);
-            microTile<6>(taps, cg, ind + i * taps, B, bias, act, out + i * ldr, ldr, cols);
-        }
+        int64_t const mr = std::min<int64_t>(6, m - i);
+        if (i + 6 < m) // fetch the next tile's receptive fields while this one computes
+            prefetchTile(ind + (i + 6) * taps, std::min<int64_t>(6, m - i - 6) * taps, cg);
         float const* const* a = ind + i * taps;
-        switch (m - i)
+        for (int64_t j = 0; j < np; ++j)
         {
-        case 5: microTile<5>(taps, cg, a, B, bias, act, out + i * ldr, ldr, cols); break;
-        case 4: microTile<4>(taps, cg, a, B, bias, act, out + i * ldr, ldr, cols); break;
-        case 3: microTile<3>(taps, cg, a, B, bias, act, out + i * ldr, ldr, cols); break;
-        case 2: microTile<2>(taps, cg, a, B, bias, act, out + i * ldr, ldr, cols); break;
-        case 1: microTile<1>(taps, cg, a, B, bias, act, out + i * ldr, ldr, cols); break;
-        default: break;
+            float const* B = Bp + j * K * kNR;
+            float const* bias = biasp + j * kNR;
+            int64_t const cols = std::min(kNR, cog - j * kNR);
+            float* out = rows + i * ldr + j * kNR;
+            switch (mr)
+            {
+            case 6: microTile<6>(taps, cg, a, B, bias, act, out, ldr, cols); break;
+            case 5: microTile<5>(taps, cg, a, B, bias, act, out, ldr, cols); break;
+            case 4: microTile<4>(taps, cg, a, B, bias, act, out, ldr, cols); break;
+            case 3: microTile<3>(taps, cg, a, B, bias, act, out, ldr, cols); break;
+            case 2: microTile<2>(taps, cg, a, B, bias, act, out, ldr, cols); break;
+            default: microTile<1>(taps, cg, a, B, bias, act, out, ldr, cols); break;
+            }
         }
     }
 }
@@ -202,6 +202,12 @@ void blockRows(Params const& p, float const* x, int64_t const* xs, int32_t const
     int64_t const want = std::max<int64_t>((npos + kBlock - 1) / kBlock, nt);
     int64_t const size = std::min(kBlock, ((npos + want - 1) / want + 5) / 6 * 6), blocks = (npos + size - 1) / size;
     bool const direct = xs[1] == 1;
+    int32_t const plane32 = static_cast<int32_t>(plane), outW32 = static_cast<int32_t>(p.outW); // pos is int32
+    int64_t const yReach = (p.kh - 1) * p.dy, xReach = (p.kw - 1) * p.dx;
+    std::vector<int64_t> tapOff(static_cast<size_t>(taps)); // element offset of each tap from the first one
+    for (int64_t ky = 0; ky < p.kh; ++ky)
+        for (int64_t kx = 0; kx < p.kw; ++kx)
+            tapOff[ky * p.kw + kx] = ky * p.dy * xs[2] + kx * p.dx * xs[3];
 #pragma omp parallel num_threads(nt)
     {
         thread_local std::vector<float> cols, zeros; // kept per (OpenMP worker) thread
@@ -219,12 +225,21 @@ void blockRows(Params const& p, float const* x, int64_t const* xs, int32_t const
                 double const t0 = stages ? seconds() : 0.0;
                 for (int64_t i = 0; i < m; ++i)
                 {
-                    int64_t const b = pos[i0 + i] / plane, rem = pos[i0 + i] % plane, oy = rem / p.outW;
-                    if (direct)
-                        fieldPointers(p, x, xs, b, oy, rem % p.outW, g, zeros.data(), ind.data() + i * taps);
+                    int32_t const at = pos[i0 + i]; // 32-bit divisions: a few cycles cheaper each
+                    int32_t const b = at / plane32, rem = at - b * plane32, oy = rem / outW32, ox = rem - oy * outW32;
+                    int64_t const y0 = int64_t{oy} * p.sy - p.py, x0 = int64_t{ox} * p.sx - p.px;
+                    if (direct && y0 >= 0 && y0 + yReach < p.inH && x0 >= 0 && x0 + xReach < p.inW)
+                    { // interior position: every tap inside x, at fixed offsets from the first one
+                        float const* first = x + b * xs[0] + g * cg * xs[1] + y0 * xs[2] + x0 * xs[3];
+                        float const** dst = ind.data() + i * taps;
+                        for (int64_t t = 0; t < taps; ++t)
+                            dst[t] = first + tapOff[t];
+                    }
+                    else if (direct)
+                        fieldPointers(p, x, xs, b, oy, ox, g, zeros.data(), ind.data() + i * taps);
                     else
                     {
-                        gatherField(p, x, xs, b, oy, rem % p.outW, g, cols.data() + i * K);
+                        gatherField(p, x, xs, b, oy, ox, g, cols.data() + i * K);
                         for (int64_t t = 0; t < taps; ++t)
                             ind[i * taps + t] = cols.data() + i * K + t * cg;
                     }
