@@ -23,6 +23,7 @@ import numpy as np
 from edge.calib import data, zoo
 from edge.calib import evaluate as ev
 from edge.calib.gate import quantize_with_gate
+from edge.calib.ort_cpu import profile_nodes
 from edge.calib.qdq import quantize
 from edge.calib.recipe import Recipe
 from edge.io import markdown_table, write_json
@@ -69,6 +70,13 @@ def main(argv=None) -> dict:
                     help="layer sensitivity: effect on the final output (default) or local added noise")
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 8])
     ap.add_argument("--repeats", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="ONNX Runtime intra-op threads of every session (None: ORT's default, all cores)")
+    ap.add_argument("--order", default="sensitivity", choices=["sensitivity", "latency"],
+                    help="gate order for the CPU scheme: most sensitive layers first, or latency-aware "
+                         "(edge.calib.latency; the TensorRT scheme always uses sensitivity)")
+    ap.add_argument("--profile", action="store_true",
+                    help="add ORT profiles (per op type, per layer) of the FP32, all-INT8 and gated files")
     ap.add_argument("--workdir", type=Path, default=Path("build/bench_int8"))
     ap.add_argument("--out", type=Path, default=Path("build/bench_int8.json"))
     args = ap.parse_args(argv)
@@ -80,31 +88,47 @@ def main(argv=None) -> dict:
         video = data.load(args.split_video)
         first, second = video.split(len(video) // 2)
         calib, evs = calib + first.take(0, None, 2), evs + second
-    ref = ev.run_all(ev.session(fp32), recipe, evs)
+    ref = ev.run_all(ev.session(fp32, args.threads), recipe, evs)
     stats = eval_set_stats(ref[0])
     print(f"calibration frames {len(calib)}, held-out frames {len(evs)}; FP32 on the held-out set: {stats}")
 
-    reports, gate_s, sessions = {}, {}, {"fp32": ev.session(fp32)}
+    reports, gate_s, sessions = {}, {}, {"fp32": ev.session(fp32, args.threads)}
+    files = {"fp32": fp32}
     for scheme in args.schemes:
         t0 = time.perf_counter()
         rep = quantize_with_gate(fp32, args.workdir / f"mnv2.{scheme}.onnx", recipe, calib, evs, method=args.method,
                                  scheme=scheme, threshold=args.threshold, max_fp32_layers=args.max_fp32_layers,
-                                 ranking=args.ranking)
+                                 ranking=args.ranking, threads=args.threads,
+                                 order=args.order if scheme != "trt" else None)
         gate_s[scheme] = time.perf_counter() - t0
         rep.write(args.workdir, f"mnv2.{scheme}.gate")
         reports[scheme] = rep
-        sessions[f"int8 {scheme} (gate: {rep.final['fp32_layers']} FP32 layers)"] = \
-            ev.session(rep.result.path, literal_qdq=False)
+        key = f"int8 {scheme} (gate: {rep.final['fp32_layers']} FP32 layers)"
+        sessions[key], files[key] = ev.session(rep.result.path, args.threads, literal_qdq=False), rep.result.path
+    extra_rows: list[dict] = []
     if "cpu-u8" in args.schemes:  # every layer INT8, for reference
         u8 = quantize(fp32, args.workdir / "mnv2.cpu-u8.all.onnx", recipe, calib, method=args.method, scheme="cpu-u8")
-        sessions["int8 cpu-u8 (every layer INT8)"] = ev.session(u8.path, literal_qdq=False)
+        sessions["int8 cpu-u8 (every layer INT8)"] = ev.session(u8.path, args.threads, literal_qdq=False)
+        files["int8 cpu-u8 (every layer INT8)"] = u8.path
+        never = [r["node"] for r in reports["cpu-u8"].ranking if r.get("int8_order", 0) is None]
+        if never:  # latency order: INT8 wherever it pays on this CPU, no accuracy gate (the fastest file)
+            fast = quantize(fp32, args.workdir / "mnv2.cpu-u8.fast.onnx", recipe, calib, method=args.method,
+                            scheme="cpu-u8", nodes_to_exclude=never, cache_path=reports["cpu-u8"].result.ranges_path)
+            key = f"int8 cpu-u8 (INT8 where it pays: {len(never)} FP32 layers, no gate)"
+            sessions[key], files[key] = ev.session(fast.path, args.threads, literal_qdq=False), fast.path
+            c = ev.compare(ref, ev.run_all(sessions[key], recipe, evs), recipe)
+            extra_rows.append({"scheme": "cpu-u8, INT8 where it pays (no gate)", "fp32_layers": len(never),
+                               "top1_agreement": c.top1_agreement, "snr_db": c.snr_db[0],
+                               "top5_agreement": c.extra.get("top5_agreement"), "judged_on": "ORT int8 kernels"})
 
-    rows = []
+    rows, profiles = [], {}
     for b in args.batches:
         feed = recipe.preprocess_batch(evs.frames[:b])
         lat = interleaved_latency(sessions, feed, args.repeats)
         for k, ms in lat.items():
             rows.append({"batch": b, "model": k, "ms": ms, "ratio_vs_fp32": ms / lat["fp32"]})
+        if args.profile:
+            profiles[b] = {k: profile_nodes(p, feed, threads=args.threads or 1, source=fp32) for k, p in files.items()}
     summary = []
     for scheme, rep in reports.items():
         f = rep.final
@@ -114,6 +138,7 @@ def main(argv=None) -> dict:
             "top5_agreement": f.get("top5_agreement"), "agreement_confident": f.get("top1_agreement_confident"),
             "snr_db": f["snr_db"], "judged_on": "literal Q/DQ" if scheme == "trt" else "ORT int8 kernels",
             "calib_seconds": rep.calib_seconds, "gate_seconds": gate_s[scheme]})
+    summary += extra_rows
     from edge.calib.fp16 import to_fp16  # the ceiling: agreement of an FP16 model (no INT8 at all)
 
     if "trt" in reports:  # the TensorRT 11 file: INT8 layers + the gate's layers in FP16 (strongly typed)
@@ -128,13 +153,18 @@ def main(argv=None) -> dict:
                     "top5_agreement": fp16.extra.get("top5_agreement"), "snr_db": fp16.snr_db[0],
                     "agreement_confident": fp16.extra.get("top1_agreement_confident"), "judged_on": "ORT"})
     summary_all = {"calib_frames": len(calib), "eval_frames": len(evs), "eval_set": stats, "vnni": ev.has_vnni(),
-                   "cpu": platform.processor(), "ranking": args.ranking}
+                   "cpu": platform.processor(), "ranking": args.ranking, "order": args.order, "threads": args.threads}
     print(markdown_table(rows))
+    for b, prof in profiles.items():
+        ops = sorted({op for p in prof.values() for op in p["by_op"]})
+        print(f"ORT profile, batch {b} (ms per op type, median kernel times, {args.threads or 1} thread(s))")
+        print(markdown_table([{"op": op, **{k: round(p["by_op"].get(op, 0.0), 3) for k, p in prof.items()}}
+                              for op in ops]))
     print(markdown_table(summary))
     for rep in reports.values():
         print(rep.markdown())
     result = {"command": "python scripts/bench_int8.py " + " ".join(argv or []), "latency": rows, "summary": summary,
-              "setup": summary_all, "gates": {k: r.to_dict() for k, r in reports.items()}}
+              "setup": summary_all, "profiles": profiles, "gates": {k: r.to_dict() for k, r in reports.items()}}
     write_json(args.out, result)
     print(f"wrote {args.out}")
     return result

@@ -154,7 +154,7 @@ def _with_outputs(path: Path, tensors: Sequence[str]) -> bytes:
 
 
 def sensitivity(fp32_path: str | os.PathLike, q_path: str | os.PathLike, recipe: Recipe, frames: FrameSet,
-                candidates: Sequence[str], batch_size: int = 8) -> list[dict]:
+                candidates: Sequence[str], batch_size: int = 8, threads: int | None = None) -> list[dict]:
     """Rank quantized nodes by the quantization noise each one adds, worst first.
 
     Both models expose every candidate node's inputs and outputs (tensor names survive QDQ quantization:
@@ -166,8 +166,8 @@ def sensitivity(fp32_path: str | os.PathLike, q_path: str | os.PathLike, recipe:
     init = {i.name for i in model.graph.initializer}
     nodes = [n for n in model.graph.node if n.name in set(candidates)]
     tensors = sorted({t for n in nodes for t in list(n.input) + list(n.output) if t and t not in init})
-    fp_sess = session(_with_outputs(Path(fp32_path), tensors))
-    q_sess = session(_with_outputs(Path(q_path), tensors))
+    fp_sess = session(_with_outputs(Path(fp32_path), tensors), threads)
+    q_sess = session(_with_outputs(Path(q_path), tensors), threads)
     q_names = {o.name for o in q_sess.get_outputs()}
     tensors = [t for t in tensors if t in q_names and t in {o.name for o in fp_sess.get_outputs()}]
     nsr: dict[str, list[float]] = {t: [0.0, 0.0] for t in tensors}  # noise, signal
@@ -237,7 +237,7 @@ def _prune_qdq(g) -> None:
 
 
 def output_sensitivity(fp32_path: str | os.PathLike, q_path: str | os.PathLike, recipe: Recipe, frames: FrameSet,
-                       candidates: Sequence[str], batch_size: int = 8) -> list[dict]:
+                       candidates: Sequence[str], batch_size: int = 8, threads: int | None = None) -> list[dict]:
     """Rank quantized nodes by their effect on the FINAL output, worst first.
 
     For each candidate, the model with only that node quantized (every other node bypassed, see
@@ -249,12 +249,12 @@ def output_sensitivity(fp32_path: str | os.PathLike, q_path: str | os.PathLike, 
     fp_model, q_model = onnx.load(str(fp32_path)), onnx.load(str(q_path))
     ops = {n.name: n.op_type for n in fp_model.graph.node}
     names = [c for c in candidates if c in ops]
-    ref = run_all(session(fp32_path), recipe, frames, batch_size)[0].astype(np.float64)
+    ref = run_all(session(fp32_path, threads), recipe, frames, batch_size)[0].astype(np.float64)
     signal = max(float(np.sum(ref ** 2)), 1e-30)
     rows = []
     for name in names:
         only = bypass_qdq(q_model, fp_model, [c for c in names if c != name])
-        out = run_all(session(only.SerializeToString(), literal_qdq=True), recipe, frames, batch_size,
+        out = run_all(session(only.SerializeToString(), threads, literal_qdq=True), recipe, frames, batch_size,
                       desc=f"sensitivity {name}")[0]
         nsr = float(np.sum((ref - out) ** 2)) / signal
         agree = float(np.mean(ref.reshape(len(ref), -1).argmax(1) == out.reshape(len(out), -1).argmax(1)))

@@ -5,6 +5,10 @@ until a count passes, then bisects, so the written model keeps the fewest layers
 pass. Writes a JSON + Markdown report listing every layer kept in higher precision and the accuracy/latency
 trade of each step.
 
+``order="latency"`` (ONNX Runtime CPU schemes) returns layers in the order of ``edge.calib.latency``: layers
+whose INT8 kernel does not pay for itself first, then the INT8 set is shrunk from its least worthwhile end, in
+whole chains where that avoids FP32 islands; each step's latency ratio is in the report.
+
 Gate metric: ``top1_agreement`` for classification recipes (also reports accuracy when labels exist),
 ``snr_db`` (of the first output) otherwise; ``threshold`` is in that metric's unit.
 """
@@ -27,6 +31,7 @@ from edge.io import markdown_table, write_json, write_text
 
 DEFAULT_THRESHOLD = {"top1_agreement": 0.98, "snr_db": 30.0}
 RANKINGS = {"output": ev.output_sensitivity, "local": ev.sensitivity}
+ORDERS = ("sensitivity", "latency")
 
 
 @dataclass
@@ -61,8 +66,8 @@ class GateReport:
               markdown_table(sorted(self.steps, key=lambda s: s["fp32_layers"]), ["fp32_layers", self.metric, "top5_agreement", "top1_agreement_confident",
                                           "accuracy", "accuracy_fp32", "snr_db", "latency_ratio"])]
         if self.excluded:
-            md += ["\nLayers kept in FP32 (most sensitive first):\n",
-                   markdown_table(self.excluded, ["node", "op", "added", "snr_db"])]
+            cols = ["node", "op", "added", "snr_db"] + (["gain_ms"] if "gain_ms" in self.excluded[0] else [])
+            md += ["\nLayers kept in FP32 (in the order the gate returned them):\n", markdown_table(self.excluded, cols)]
         else:
             md.append("\nNo layer kept in higher precision.\n")
         return "\n".join(md)
@@ -78,7 +83,7 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
                        metric: str | None = None, max_fp32_layers: int | None = None,
                        sensitivity_frames: int = 32, batch_size: int = 8, measure_latency: bool = True,
                        nodes_to_exclude: Sequence[str] | None = None, ranking: str = "output",
-                       **quant_kw) -> GateReport:
+                       order: str | None = None, threads: int | None = None, **quant_kw) -> GateReport:
     """Quantize ``onnx_in`` and enforce the gate; see the module docstring.
 
     Args:
@@ -91,6 +96,11 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
             (``evaluate.output_sensitivity``: one run per layer on ``sensitivity_frames``); "local" by the
             noise it adds to its own output tensor (``evaluate.sensitivity``: one run, but blind to how the
             noise propagates: for MobileNetV2 it missed the first depthwise conv, the most harmful layer).
+        order: None or "sensitivity" returns the most sensitive layers first; "latency" uses
+            ``edge.calib.latency.latency_order`` on per-layer gains profiled (batch 1) from the FP32 and the
+            all-INT8 file (for schemes run on ONNX Runtime's CPU kernels; needs ``measure_latency``).
+        threads: ONNX Runtime intra-op threads of the gate's sessions (latency and profiles); None means
+            ORT's default (all cores).
     Returns:
         GateReport; ``onnx_out`` holds the last model tried (the one with the most FP32 layers) either way.
     """
@@ -105,7 +115,13 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     if metric not in DEFAULT_THRESHOLD:
         raise InputError(f"gate metric '{metric}' must be one of {sorted(DEFAULT_THRESHOLD)}")
     threshold = DEFAULT_THRESHOLD[metric] if threshold is None else float(threshold)
-    fp_sess = ev.session(onnx_in)
+    order = order or "sensitivity"
+    if order not in ORDERS:
+        raise InputError(f"gate order '{order}' must be one of {ORDERS}")
+    if order == "latency" and (SCHEMES.get(scheme)["for_tensorrt"] or not measure_latency):
+        raise InputError("order='latency' profiles ONNX Runtime's CPU kernels: use a CPU scheme (e.g. 'cpu-u8') "
+                         "with measure_latency=True, or order='sensitivity' for TensorRT files")
+    fp_sess = ev.session(onnx_in, threads=threads)
     ref = ev.run_all(fp_sess, recipe, evs, batch_size, desc="FP32 reference")
     lat_feed = recipe.preprocess_batch(evs.frames[:1])
     fp_lat = ev.latency_ms(fp_sess, lat_feed) if measure_latency else None
@@ -120,7 +136,7 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     n_excl, failed_at, passed_at = 0, -1, None
     literal = SCHEMES.get(scheme)["for_tensorrt"]
     while True:
-        step = _measure(onnx_out, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric, literal)
+        step = _measure(onnx_out, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric, literal, threads)
         report.steps.append(step)
         if step[metric] >= threshold:
             passed_at = n_excl
@@ -129,10 +145,13 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
         if ranked is None and passed_at is None:
             step_n = max(1, len(evs) // max(1, sensitivity_frames))  # frames spread over the whole set
             ranked = rank_layers(_named(onnx_in, onnx_out), onnx_out, recipe,
-                                 evs.take(0, step_n * sensitivity_frames, step_n), candidates, batch_size)
-            report.ranking = ranked
+                                 evs.take(0, step_n * sensitivity_frames, step_n), candidates, batch_size,
+                                 threads=threads)
             if not ranked:
                 raise CalibrationError("the gate failed and no quantized layer could be ranked by sensitivity")
+            if order == "latency":
+                ranked = _latency_ranked(_named(onnx_in, onnx_out), onnx_out, ranked, lat_feed, threads)
+            report.ranking = ranked
         n_new = _next_count(n_excl, failed_at, passed_at, min(budget, len(ranked or [])))
         if n_new is None:
             break
@@ -166,15 +185,26 @@ def _next_count(last: int, failed_at: int, passed_at: int | None, limit: int) ->
     return (failed_at + passed_at) // 2
 
 
-def _measure(q_path, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric, literal: bool = True) -> dict:
+def _latency_ranked(fp32_path: Path, int8_path: Path, ranked: list[dict], feed: dict, threads: int | None) -> list[dict]:
+    """``ranked`` reordered by ``latency.latency_order`` from profiled per-layer gains (FP32 vs all-INT8)."""
+    from edge.calib.latency import latency_order
+    from edge.calib.ort_cpu import layer_gains, profile_nodes
+
+    fp = profile_nodes(fp32_path, feed, threads=threads or 1)
+    q = profile_nodes(int8_path, feed, threads=threads or 1, source=fp32_path)
+    return latency_order(fp32_path, ranked, layer_gains(fp, q, [r["node"] for r in ranked]))
+
+
+def _measure(q_path, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric, literal: bool = True,
+             threads: int | None = None) -> dict:
     """Accuracy from the literal Q/DQ arithmetic for TensorRT files (what TensorRT computes), from ORT's fused
     kernels for CPU schemes (what the CPU user runs)."""
-    q_sess = ev.session(q_path, literal_qdq=literal)
+    q_sess = ev.session(q_path, threads=threads, literal_qdq=literal)
     t0 = time.perf_counter()
     outs = ev.run_all(q_sess, recipe, evs, batch_size, desc=f"INT8 ({n_excl} FP32 layers)")
     cmp = ev.compare(ref, outs, recipe, evs.labels)
     # speed with ORT's fused int8 kernels (what a CPU user gets), accuracy from the literal Q/DQ session
-    q_lat = ev.latency_ms(ev.session(q_path, literal_qdq=False), lat_feed) if fp_lat else None
+    q_lat = ev.latency_ms(ev.session(q_path, threads=threads, literal_qdq=False), lat_feed) if fp_lat else None
     return {"fp32_layers": n_excl, "top1_agreement": cmp.top1_agreement, "snr_db": cmp.snr_db[0],
             "cosine": cmp.cosine[0], "accuracy": cmp.accuracy, "accuracy_fp32": cmp.accuracy_ref, **cmp.extra,
             "latency_ms": q_lat, "latency_ratio": (q_lat / fp_lat) if fp_lat and q_lat else None,

@@ -8,6 +8,8 @@ Schemes (registry ``SCHEMES``):
 - ``cpu-u8`` asymmetric UINT8 activations + symmetric per-channel INT8 weights: ONNX Runtime's fast CPU
              path (7-bit weights, ``reduce_range``, on x86 CPUs without VNNI, whose int8 kernels would
              otherwise saturate). NOT for TensorRT (it needs zero-point 0); named apart so it is never mistaken.
+             Its quantized layers also get a Q/DQ on their output where a consumer stays FP32
+             (``edge.calib.ort_cpu.seal_outputs``): ORT fuses a layer into its int8 kernel only then.
 
 Why onnxruntime and not NVIDIA ModelOpt: ModelOpt installs only in its own environment here (it pulls
 onnxruntime-gpu and cupy and downgrades onnx), converts the rest to FP16 by default, and fails on models
@@ -36,6 +38,7 @@ from edge._lazy import has_module, lazy_import
 from edge.calib.data import FrameSet, batches
 from edge.calib.data import load_many as load_frames
 from edge.calib.evaluate import has_vnni
+from edge.calib.ort_cpu import load_ranges, seal_outputs
 from edge.calib.recipe import Recipe
 from edge.errors import CalibrationError, InputError
 from edge.io import atomic_path, write_text
@@ -52,9 +55,9 @@ TRT_OPS = ["Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "GlobalAveragePool"
 
 SCHEMES: Registry[dict] = Registry("quantization scheme")
 SCHEMES.register("trt")({"activation": "QInt8", "weight": "QInt8", "symmetric_act": True,
-                         "for_tensorrt": True, "suffix": "int8"})
+                         "for_tensorrt": True, "suffix": "int8", "seal": False})
 SCHEMES.register("cpu-u8")({"activation": "QUInt8", "weight": "QInt8", "symmetric_act": False,
-                            "for_tensorrt": False, "suffix": "cpu-u8"})
+                            "for_tensorrt": False, "suffix": "cpu-u8", "seal": True})
 
 
 @dataclass
@@ -71,6 +74,7 @@ class QuantResult:
     excluded: list[str] = field(default_factory=list)
     plugin_nodes: list[str] = field(default_factory=list)
     qdq_nodes: int = 0
+    sealed: list[str] = field(default_factory=list)  # tensors given an output Q/DQ for ORT's CPU fusion
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -99,7 +103,7 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
              calib: FrameSet | str | Sequence[str], method: str = "entropy", scheme: str = "trt",
              nodes_to_exclude: Sequence[str] | None = None, percentile: float | None = None,
              batch_size: int | None = None, cache_path: str | os.PathLike | None = None,
-             limit: int | None = None, op_types: Sequence[str] | None = None) -> QuantResult:
+             limit: int | None = None, op_types: Sequence[str] | None = None, seal: bool | None = None) -> QuantResult:
     """Calibrate ``onnx_in`` on ``calib`` frames preprocessed by ``recipe`` and write a Q/DQ ONNX.
 
     Args:
@@ -109,6 +113,9 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
         nodes_to_exclude: node names left in FP32 (the gate fills this); plugin nodes always stay unquantized.
         cache_path: calibration ranges JSON; None means ``<onnx_out stem>.ranges.<method>.<sym|asym>.json``. Reused when
             its ``.key`` file matches (same frames, recipe, method and symmetry); deleted otherwise.
+        seal: give quantized layers whose output feeds an FP32 consumer a Q/DQ on that output, so ONNX
+            Runtime's CPU kernels fuse them (``ort_cpu.seal_outputs``); None means the scheme's default
+            (True for ``cpu-u8``, False for ``trt``: TensorRT fuses input-side Q/DQ itself).
     Returns:
         QuantResult; the file is written atomically and carries edge metadata_props.
     """
@@ -155,6 +162,7 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
                 weight_type=getattr(ortq.QuantType, cfg["weight"]), nodes_to_exclude=excluded,
                 calibrate_method=_ort_method(method), extra_options=extra, calibration_cache_path=str(ranges))
         qmodel = onnx.load(str(qtmp))
+    sealed = seal_outputs(qmodel, load_ranges(ranges)) if (cfg["seal"] if seal is None else seal) else []
     seconds = time.perf_counter() - t0
     qmodel = _detach_plugin_functions(qmodel)
     _stamp(qmodel, recipe, method, scheme, calib_sha, excluded)
@@ -162,7 +170,8 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
         onnx.save(qmodel, str(tmp_out))
     write_text(ranges.with_suffix(".key"), key)
     qdq = sum(n.op_type in ("QuantizeLinear", "DequantizeLinear") for n in qmodel.graph.node)
-    return QuantResult(onnx_out, ranges, method, scheme, len(frames), calib_sha, seconds, excluded, plugins, qdq)
+    return QuantResult(onnx_out, ranges, method, scheme, len(frames), calib_sha, seconds, excluded, plugins, qdq,
+                       sealed)
 
 
 # TensorRT's entropy calibration: a 2048-bin histogram, thresholds searched over 128 quantized bins.
