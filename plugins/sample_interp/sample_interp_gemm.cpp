@@ -198,8 +198,10 @@ void blockRows(Params const& p, float const* x, int64_t const* xs, int32_t const
 {
     int64_t const K = fieldSize(p), np = panels(p), cg = p.cin / p.groups, cog = p.cout / p.groups;
     int64_t const taps = p.kh * p.kw, plane = p.outH * p.outW;
-    // at least one block per thread, sizes rounded up to whole 6-row tiles: few positions still spread evenly
-    int64_t const want = std::max<int64_t>((npos + kBlock - 1) / kBlock, nt);
+    // a multiple of the thread count of blocks (at least one per thread), sizes rounded up to whole 6-row tiles:
+    // the static schedule then gives every thread the same number of rows, to a tile (7 blocks of 48 would give
+    // one thread 4 and the other 3: 14 % idle)
+    int64_t const want = (std::max<int64_t>((npos + kBlock - 1) / kBlock, nt) + nt - 1) / nt * nt;
     int64_t const size = std::min(kBlock, ((npos + want - 1) / want + 5) / 6 * 6), blocks = (npos + size - 1) / size;
     bool const direct = xs[1] == 1;
     int32_t const plane32 = static_cast<int32_t>(plane), outW32 = static_cast<int32_t>(p.outW); // pos is int32
