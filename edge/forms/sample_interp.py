@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from edge.errors import InputError
 from edge.forms.report import ConversionReport, excluded, set_submodule
-from edge.ops.sample_interp import EPS, rbf_interpolate, rbf_kernel, sample_interp
+from edge.ops.sample_interp import EPS, _plain_eager, rbf_interpolate, rbf_kernel, sample_interp
 
 __all__ = [
     "Interpolation",
@@ -228,7 +228,7 @@ class SampleInterpBlock(nn.Module):
         """:func:`fold_bn`, remembered without autograd until a parameter or BN statistic changes (their version
         counters and storage are the key): inference folds once, and the sparse kernel's packed weights, cached
         per weight tensor, are reused instead of re-packed at every forward."""
-        if torch.is_grad_enabled():
+        if torch.is_grad_enabled() or not _plain_eager(conv.weight, bn.running_mean):  # export, compile, fake tensors
             return fold_bn(conv, bn)
         key = tuple((t._version, t.data_ptr()) for t in (conv.weight, conv.bias, bn.weight, bn.bias,
                                                           bn.running_mean, bn.running_var) if t is not None)

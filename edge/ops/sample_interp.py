@@ -22,8 +22,8 @@ Three implementations, all giving the same numbers (1e-5):
   fallback: one ``index_select`` im2col, one ``addmm`` whose extra zero weight column with bias 1 gives the
   interpolation's denominator, a scatter of the P sampled rows with the RBF weights - the whole window at low
   density, else a horizontal scatter and a dense vertical pass -, one division, an ``index_copy_``). The
-  convolution at skipped positions never runs. Above a sampled share of ``DENSE_ABOVE`` both run one dense
-  convolution instead; an all-ones mask is exactly the convolution.
+  convolution at skipped positions never runs. Above a sampled share of ``DENSE_ABOVE`` (0.7) the PyTorch kernel
+  runs one dense convolution instead (the native one only for an all-ones mask); an all-ones mask is exactly the convolution.
 - ``torch.ops.edge.sample_interp``: the custom op (CPU kernel above, a fake kernel for shapes); it is
   what the ONNX exporter maps to the ``EdgeSampleInterp`` plugin node.
 
@@ -57,12 +57,15 @@ __all__ = [
 ]
 
 EPS = 1e-5
-# Sampled share from which both CPU kernels run the convolution densely (the FLOP formula below counts the same).
-# PyTorch kernel: break-even vs a dense conv near density 0.25. Native kernel (1 thread, x86, 64->64 @ 56x56 and
-# 128->128 @ 28x28): its GEMM runs at the dense conv's FLOP rate, so the sparse path costs 0.61-0.67 / 0.70-0.78 /
-# 0.81-0.89 / 0.90-0.98 of the dense conv at densities 0.6 / 0.7 / 0.8 / 0.9, while this dense path (conv, then the
-# interpolation of the unsampled positions) costs 1.15-1.25: a threshold near 0.95 would suit it better.
+# Sampled share from which a CPU kernel runs the convolution densely (conv everywhere, then the interpolation of the
+# unsampled positions; the FLOP formula below counts what the kernel that runs does). PyTorch kernel: break-even vs a
+# dense conv near density 0.25; DENSE_ABOVE. Native kernel: its GEMM runs at the dense conv's FLOP rate, so its
+# sparse path stays cheaper than that dense path at every density below 1 (1 thread, x86, 2026-11-24, /tmp script
+# over 64@56, 128@28, 16@28, 32@14: sparse 0.58-0.84 / 0.66-0.84 / 0.79-0.91 / 0.84-1.02 / 0.91-1.42 of the dense
+# conv at densities 0.6 / 0.7 / 0.8 / 0.9 / 0.95, the dense path 1.17-2.12 / 1.17-1.99 / 1.22-2.14 / 1.19-2.17 /
+# 1.27-2.58): NATIVE_DENSE_ABOVE = 1, i.e. only an all-ones mask runs the plain convolution.
 DENSE_ABOVE = 0.7
+NATIVE_DENSE_ABOVE = 1.0
 # PyTorch kernel: full 2-D scatter of the RBF window while P * window <= SCATTER_FULL_BELOW * positions
 # (P * window^2 rows); above, the horizontal pass is scattered and the vertical pass runs densely.
 SCATTER_FULL_BELOW = 0.5
@@ -292,7 +295,7 @@ def sample_interp_sparse(x: Tensor, mask: Tensor, weight: Tensor, bias: Tensor |
         b = bias if bias is not None and bias.dtype == torch.float32 else (
             bias.float() if bias is not None else weight.new_zeros(weight.shape[0]))
         return sample_interp_cpu(x, mask, weight, b, stride, padding, dilation, groups, activation, window, lam,
-                                 DENSE_ABOVE)
+                                 NATIVE_DENSE_ABOVE)
     return _sparse_torch(x, mask, weight, bias, stride, padding, dilation, groups, activation, window, lam)
 
 
@@ -392,7 +395,8 @@ def _sample_interp_flops(x, mask, weight, bias, stride, padding, dilation, group
     """FLOPs actually executed by the CPU kernel (data-dependent: counts the sampled positions).
 
     2 * P * Cout * (Cin/groups) * kh * kw for the convolution at the P sampled positions (all positions
-    when the kernel takes its dense path), plus the separable interpolation: 2 passes of ``window``
+    when the kernel takes its dense path: above DENSE_ABOVE for the PyTorch kernel, NATIVE_DENSE_ABOVE for the
+    native one, whichever runs these tensors), plus the separable interpolation: 2 passes of ``window``
     multiply-adds per output element (2 FLOPs each); an all-ones mask costs the convolution alone.
     """
     cout, cg, kh, kw = weight.shape
@@ -400,7 +404,8 @@ def _sample_interp_flops(x, mask, weight, bias, stride, padding, dilation, group
     p = int((mask > 0.5).sum()) if not getattr(mask, "is_meta", False) else n
     if p == n:  # all sampled: the convolution alone
         return 2 * n * cout * cg * kh * kw
-    conv = n if p >= DENSE_ABOVE * n else p  # the kernel's dense path above DENSE_ABOVE
+    native = not getattr(x, "is_meta", False) and sample_interp_backend(x, weight) == "native"
+    conv = n if p >= (NATIVE_DENSE_ABOVE if native else DENSE_ABOVE) * n else p  # the kernel's dense path
     return 2 * conv * cout * cg * kh * kw + 2 * 2 * window * n * cout
 
 

@@ -102,6 +102,32 @@ def test_flop_formula_counts_sampled_positions():
     assert fm.get_total_flops() == 2 * p * 8 * 8 * 9 + 2 * 2 * 5 * 100 * 8
 
 
+@pytest.mark.parametrize("backend", ["torch", "native"])
+def test_flop_formula_follows_the_kernel_that_runs(backend, monkeypatch):
+    """Density 0.8: the PyTorch kernel runs the convolution densely (above DENSE_ABOVE = 0.7), the native one
+    still only at the sampled positions (NATIVE_DENSE_ABOVE = 1); an all-ones mask is the convolution for both."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from edge.native import sample_interp_cpu as native
+    from edge.ops.sample_interp import DENSE_ABOVE, NATIVE_DENSE_ABOVE
+
+    if backend == "native" and not native.available():
+        pytest.skip(f"the native kernel is not built: {native.unavailable_reason()}")
+    assert DENSE_ABOVE < 0.8 < NATIVE_DENSE_ABOVE
+    monkeypatch.setenv("EDGE_SAMPLE_INTERP_BACKEND", backend)
+    x, w = torch.randn(1, 8, 10, 10), torch.randn(8, 8, 3, 3)
+    m = torch.ones(100)
+    m[::5] = 0
+    m = m.view(1, 1, 10, 10)
+    conv = 2 * 8 * 8 * 9
+    for mask, positions, interp in ((m, 80 if backend == "native" else 100, True), (torch.ones_like(m), 100, False)):
+        with FlopCounterMode(display=False) as fm:
+            got = sample_interp(x, mask, w, None, 1, 1, window=5)
+        assert fm.get_total_flops() == positions * conv + (2 * 2 * 5 * 100 * 8 if interp else 0)
+        torch.testing.assert_close(got, sample_interp_reference(x, mask, w, None, padding=(1, 1), window=5),
+                                   rtol=1e-5, atol=1e-5)
+
+
 def test_backend_choice():
     from edge.errors import PluginError
     from edge.native.sample_interp_cpu import available
