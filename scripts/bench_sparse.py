@@ -66,10 +66,12 @@ def make_mask(hw: int, d: float, g: torch.Generator, exact: bool = True) -> torc
 
 
 def bench_shape(c: int, hw: int, densities, threads, rounds: int, warmup: int, seed: int, window: int,
-                lam: float, burst: int = 1, exact: bool = True, shuffle: bool = True):
+                lam: float, burst: int = 1, exact: bool = True, shuffle: bool = True, dense_path: bool = False):
     """Time every variant in interleaved rounds, one block per thread count; one row per (threads, density).
     ``shuffle``: the variants run in a new random order every round, so that no variant always follows the one
-    that evicts the caches (the PyTorch kernel touches ~30 MB) or the one that warms them (the other dense conv)."""
+    that evicts the caches (the PyTorch kernel touches ~30 MB) or the one that warms them (the other dense conv).
+    ``dense_path``: also time the native kernel's dense path (one conv, then the interpolation of the unsampled
+    positions), the choice NATIVE_DENSE_ABOVE makes against the sparse path."""
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(1, c, hw, hw, generator=g)
     xcl = x.contiguous(memory_format=torch.channels_last)
@@ -80,6 +82,10 @@ def bench_shape(c: int, hw: int, densities, threads, rounds: int, warmup: int, s
     errs = {}
     args = ((1, 1), (1, 1), (1, 1), 1, 1, window, lam)  # stride, padding, dilation, groups, ReLU, window, lam
     for d, m in masks.items():
+        if dense_path and d < 1.0:  # the native kernel's dense path at this density: conv, then the interpolation
+            from edge.native.sample_interp_cpu import sample_interp_cpu
+
+            fns[("densepath", d)] = lambda m=m: sample_interp_cpu(xcl, m, w, b, *args, 0.0)
         for v, (backend, cl) in VARIANTS.items():  # native: the custom op as a model calls it (default backend)
             fns[(v, d)] = ((lambda m=m, xx=xcl if cl else x: sample_interp(xx, m, w, b, 1, 1, activation=1,
                                                                            window=window, lam=lam))
@@ -124,6 +130,8 @@ def bench_shape(c: int, hw: int, densities, threads, rounds: int, warmup: int, s
                          "ratio p10": round(p10[(t, ("cl", d))] / dense10, 3),
                          "ratio min": round(mins[(t, ("cl", d))] / dmin, 3),
                          "ratio torch kernel": round(med[(t, ("torch", d))] / dense, 3),
+                         "ratio native dense path": round(med[(t, ("densepath", d))] / dense, 3)
+                         if (t, ("densepath", d)) in med else "",
                          # 1 thread: all work runs on the calling thread, so its CPU time excludes the time the
                          # process waited for a core (other load); with 2 threads it would miss the worker thread
                          "ratio CPU time": round(cmed[(t, ("cl", d))] / min(cmed[(t, "dense")], cmed[(t, "dense_cl")]), 3)
@@ -200,6 +208,8 @@ def main(argv=None) -> int:
                          "position sampled with probability d (the actual density then varies around d)")
     ap.add_argument("--order", choices=("shuffled", "fixed"), default="shuffled",
                     help="order of the variants within a round: a new random order every round (seeded), or fixed")
+    ap.add_argument("--dense-path", action="store_true",
+                    help="also time the native kernel's dense path (conv, then interpolation) at every density < 1")
     ap.add_argument("--window", type=int, default=7)
     ap.add_argument("--lam", type=float, default=0.5)
     ap.add_argument("--seed", type=int, default=0)
@@ -217,7 +227,7 @@ def main(argv=None) -> int:
     for spec in args.shapes.split(","):
         c, hw = (int(v) for v in spec.split("x"))
         rows += bench_shape(c, hw, densities, threads, args.rounds, args.warmup, args.seed, args.window, args.lam,
-                            args.burst, args.masks == "exact", args.order == "shuffled")
+                            args.burst, args.masks == "exact", args.order == "shuffled", args.dense_path)
         print(markdown_table(rows[-len(densities) * len(threads):]), flush=True)
     stages = []
     if args.stages:

@@ -60,10 +60,10 @@ EPS = 1e-5
 # Sampled share from which a CPU kernel runs the convolution densely (conv everywhere, then the interpolation of the
 # unsampled positions; the FLOP formula below counts what the kernel that runs does). PyTorch kernel: break-even vs a
 # dense conv near density 0.25; DENSE_ABOVE. Native kernel: its GEMM runs at the dense conv's FLOP rate, so its
-# sparse path stays cheaper than that dense path at every density below 1 (1 thread, x86, 2026-11-24, /tmp script
-# over 64@56, 128@28, 16@28, 32@14: sparse 0.58-0.84 / 0.66-0.84 / 0.79-0.91 / 0.84-1.02 / 0.91-1.42 of the dense
-# conv at densities 0.6 / 0.7 / 0.8 / 0.9 / 0.95, the dense path 1.17-2.12 / 1.17-1.99 / 1.22-2.14 / 1.19-2.17 /
-# 1.27-2.58): NATIVE_DENSE_ABOVE = 1, i.e. only an all-ones mask runs the plain convolution.
+# sparse path stays cheaper than that dense path at every density below 1 (docs/BENCHMARKS.md, "ratio native dense
+# path" of scripts/bench_sparse.py --dense-path: e.g. 1 thread, 64@56, 128@28, 16@28, 32@14, sparse 0.66-0.84 /
+# 0.84-1.02 of the dense conv at densities 0.7 / 0.9 against 1.17-1.99 / 1.19-2.17 for the dense path):
+# NATIVE_DENSE_ABOVE = 1, i.e. only an all-ones mask runs the plain convolution.
 DENSE_ABOVE = 0.7
 NATIVE_DENSE_ABOVE = 1.0
 # PyTorch kernel: full 2-D scatter of the RBF window while P * window <= SCATTER_FULL_BELOW * positions
