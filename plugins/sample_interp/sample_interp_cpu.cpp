@@ -139,9 +139,37 @@ inline __attribute__((always_inline)) void axpy(float* o, float const* r, float 
         o[c] += k * r[c];
 }
 
+//! The per-thread ring of `window` output lines both interpolation forms accumulate in (~100 KB at 56 x 64 with
+//! window 7: it stays in L2, where a full-size buffer would not): per line, `width * cout` weighted sums of rows and
+//! `width` sums of weights; line `l` lives in slot `l % window`.
+class LineRing
+{
+public:
+    explicit LineRing(sinterp::Params const& p)
+        : window_(p.window)
+        , width_(p.outW)
+        , cout_(p.cout)
+    {
+        thread_local KeptBuffer keep;
+        data_ = keep.get(static_cast<size_t>(window_ * width_ * (cout_ + 1)), fresh_);
+    }
+    float* sums(int64_t line) const
+    {
+        return data_ + (line % window_) * width_ * cout_;
+    }
+    float* weights(int64_t line) const
+    {
+        return data_ + window_ * width_ * cout_ + (line % window_) * width_;
+    }
+
+private:
+    int64_t window_, width_, cout_;
+    std::unique_ptr<float[]> fresh_;
+    float* data_;
+};
+
 //! Push form for low densities, on the output lines [first, last): every sampled position whose window reaches
-//! these lines adds K * row to its unsampled neighbours (and K to their denominator) in a ring of `window` lines
-//! kept per thread (~100 KB at 56 x 64: it stays in L2); a line is complete once the sampled positions r lines
+//! these lines adds K * row to its unsampled neighbours (and K to their denominator) in a LineRing; a line is complete once the sampled positions r lines
 //! below it have pushed, and is then written to `out` once: the row at a sampled position, the sum divided by
 //! (sum K + 1e-5) elsewhere. ~P * window^2 row updates in all, instead of scanning `window` cursors at every
 //! unsampled position, and `out` written once instead of zeroed, accumulated into and divided in place.
@@ -150,17 +178,13 @@ EDGE_HOT void pushLines(sinterp::Params const& p, float const* rows, int32_t con
 {
     int32_t const r = p.window / 2;
     int64_t const width = p.outW, cout = p.cout, lines = p.batch * p.outH;
-    thread_local KeptBuffer keep;
-    std::unique_ptr<float[]> fresh;
-    float* ring = keep.get(static_cast<size_t>(p.window * width * (cout + 1)), fresh);
-    auto numOf = [&](int64_t line) { return ring + (line % p.window) * width * cout; };
-    auto denOf = [&](int64_t line) { return ring + p.window * width * cout + (line % p.window) * width; };
+    LineRing const ring(p);
     for (int64_t s = first - r; s < last + r; ++s) // s: the source line whose sampled positions push now
     {
         if (s + r >= first && s + r < last) // line s + r receives its first pushes now
         {
-            std::fill(numOf(s + r), numOf(s + r) + width * cout, 0.f);
-            std::fill(denOf(s + r), denOf(s + r) + width, 0.f);
+            std::fill(ring.sums(s + r), ring.sums(s + r) + width * cout, 0.f);
+            std::fill(ring.weights(s + r), ring.weights(s + r) + width, 0.f);
         }
         if (s >= 0 && s < lines)
         {
@@ -174,8 +198,8 @@ EDGE_HOT void pushLines(sinterp::Params const& p, float const* rows, int32_t con
                     int64_t const target = s + du;
                     if (y + du < 0 || y + du >= p.outH || target < first || target >= last)
                         continue;
-                    float* num = numOf(target);
-                    float* den = denOf(target);
+                    float* num = ring.sums(target);
+                    float* den = ring.weights(target);
                     for (int32_t dv = -r; dv <= r; ++dv)
                     {
                         int64_t const xx = x + dv;
@@ -191,8 +215,8 @@ EDGE_HOT void pushLines(sinterp::Params const& p, float const* rows, int32_t con
         int64_t const done = s - r; // every source within r lines of it has pushed
         if (done < first || done >= last)
             continue;
-        float const* num = numOf(done);
-        float const* den = denOf(done);
+        float const* num = ring.sums(done);
+        float const* den = ring.weights(done);
         for (int64_t xx = 0; xx < width; ++xx)
         {
             int64_t const flat = done * width + xx;
@@ -273,33 +297,28 @@ EDGE_HOT void verticalLine(sinterp::Params const& p, float const* rows, int32_t 
     }
 }
 
-//! Separable form on the output lines [first, last): pass 1 runs `r` lines ahead of pass 2 into a ring of `window`
-//! lines kept per thread (~100 KB at 56 x 64: it stays in L2, where a full-size pass-1 buffer would not); the r
+//! Separable form on the output lines [first, last): pass 1 runs `r` lines ahead of pass 2 in a LineRing; the r
 //! lines either side of the range are recomputed by the neighbouring thread's ring instead of shared.
 void separableLines(sinterp::Params const& p, float const* rows, int32_t const* pos, int32_t const* rowmap,
     int32_t const* lineStart, float const* k1, int64_t first, int64_t last, float* out, Scratch& s)
 {
     int32_t const r = p.window / 2;
-    int64_t const width = p.outW, cout = p.cout, lines = p.batch * p.outH;
-    thread_local KeptBuffer keep;
-    std::unique_ptr<float[]> fresh;
-    float* ring = keep.get(static_cast<size_t>(p.window * width * (cout + 1)), fresh);
-    auto hnOf = [&](int64_t line) { return ring + (line % p.window) * width * cout; };
-    auto hdOf = [&](int64_t line) { return ring + p.window * width * cout + (line % p.window) * width; };
+    int64_t const lines = p.batch * p.outH;
+    LineRing const ring(p);
     std::vector<float const*> hn(p.window), hd(p.window);
     int64_t const lo = std::max<int64_t>(0, first - r), hi = std::min(lines, last + r);
     for (int64_t line = lo; line < hi + r; ++line)
     {
         if (line < hi)
-            horizontalLine(p, rows, pos, lineStart, k1, line, hnOf(line), hdOf(line), s);
+            horizontalLine(p, rows, pos, lineStart, k1, line, ring.sums(line), ring.weights(line), s);
         int64_t const v = line - r; // pass 2 on line v: lines v - r .. v + r of pass 1 are in the ring
         if (v < first || v >= last)
             continue;
         for (int32_t du = -r; du <= r; ++du)
         {
             bool const in = v + du >= 0 && v + du < lines;
-            hn[du + r] = in ? hnOf(v + du) : nullptr;
-            hd[du + r] = in ? hdOf(v + du) : nullptr;
+            hn[du + r] = in ? ring.sums(v + du) : nullptr;
+            hd[du + r] = in ? ring.weights(v + du) : nullptr;
         }
         verticalLine(p, rows, rowmap, k1, hn.data(), hd.data(), v, out, s);
     }
