@@ -77,15 +77,15 @@ def bench_shape(c: int, hw: int, densities, threads, rounds: int, warmup: int, s
     xcl = x.contiguous(memory_format=torch.channels_last)
     w = torch.randn(c, c, 3, 3, generator=g) * (2.0 / (9 * c)) ** 0.5
     b = torch.randn(c, generator=g) * 0.1
+    from edge.native import sample_interp_cpu as native
+
     masks = {d: make_mask(hw, d, g, exact) for d in densities}
     fns = {"dense": lambda: F.conv2d(x, w, b, 1, 1), "dense_cl": lambda: F.conv2d(xcl, w, b, 1, 1)}
     errs = {}
     args = ((1, 1), (1, 1), (1, 1), 1, 1, window, lam)  # stride, padding, dilation, groups, ReLU, window, lam
     for d, m in masks.items():
-        if dense_path and d < 1.0:  # the native kernel's dense path at this density: conv, then the interpolation
-            from edge.native.sample_interp_cpu import sample_interp_cpu
-
-            fns[("densepath", d)] = lambda m=m: sample_interp_cpu(xcl, m, w, b, *args, 0.0)
+        if dense_path and d < 1.0 and native.available():  # the native kernel's dense path: conv, then interpolation
+            fns[("densepath", d)] = lambda m=m: native.sample_interp_cpu(xcl, m, w, b, *args, 0.0)
         for v, (backend, cl) in VARIANTS.items():  # native: the custom op as a model calls it (default backend)
             fns[(v, d)] = ((lambda m=m, xx=xcl if cl else x: sample_interp(xx, m, w, b, 1, 1, activation=1,
                                                                            window=window, lam=lam))
