@@ -75,12 +75,15 @@ def main(argv=None) -> dict:
     ap.add_argument("--order", default="sensitivity", choices=["sensitivity", "latency"],
                     help="gate order for the CPU scheme: most sensitive layers first, or latency-aware "
                          "(edge.calib.latency; the TensorRT scheme always uses sensitivity)")
+    ap.add_argument("--reduce-range", default="auto", choices=["auto", "on", "off"],
+                    help="7-bit weights for the CPU scheme (auto: on for x86 CPUs without VNNI)")
     ap.add_argument("--profile", action="store_true",
                     help="add ORT profiles (per op type, per layer) of the FP32, all-INT8 and gated files")
     ap.add_argument("--workdir", type=Path, default=Path("build/bench_int8"))
     ap.add_argument("--out", type=Path, default=Path("build/bench_int8.json"))
     args = ap.parse_args(argv)
     recipe = Recipe.load("mobilenetv2-imagenet")
+    rr = lambda scheme: {} if args.reduce_range == "auto" or scheme == "trt" else {"reduce_range": args.reduce_range == "on"}
     args.workdir.mkdir(parents=True, exist_ok=True)
     fp32 = args.onnx or zoo.export("mobilenetv2-imagenet", args.workdir / "mnv2.onnx")
     calib, evs = data.load_many(args.calib, args.limit), data.load_many(args.eval, args.limit)
@@ -99,7 +102,7 @@ def main(argv=None) -> dict:
         rep = quantize_with_gate(fp32, args.workdir / f"mnv2.{scheme}.onnx", recipe, calib, evs, method=args.method,
                                  scheme=scheme, threshold=args.threshold, max_fp32_layers=args.max_fp32_layers,
                                  ranking=args.ranking, threads=args.threads,
-                                 order=args.order if scheme != "trt" else None)
+                                 order=args.order if scheme != "trt" else None, **rr(scheme))
         gate_s[scheme] = time.perf_counter() - t0
         rep.write(args.workdir, f"mnv2.{scheme}.gate")
         reports[scheme] = rep
@@ -107,13 +110,15 @@ def main(argv=None) -> dict:
         sessions[key], files[key] = ev.session(rep.result.path, args.threads, literal_qdq=False), rep.result.path
     extra_rows: list[dict] = []
     if "cpu-u8" in args.schemes:  # every layer INT8, for reference
-        u8 = quantize(fp32, args.workdir / "mnv2.cpu-u8.all.onnx", recipe, calib, method=args.method, scheme="cpu-u8")
+        u8 = quantize(fp32, args.workdir / "mnv2.cpu-u8.all.onnx", recipe, calib, method=args.method, scheme="cpu-u8",
+                      **rr("cpu-u8"))
         sessions["int8 cpu-u8 (every layer INT8)"] = ev.session(u8.path, args.threads, literal_qdq=False)
         files["int8 cpu-u8 (every layer INT8)"] = u8.path
         never = [r["node"] for r in reports["cpu-u8"].ranking if r.get("int8_order", 0) is None]
         if never:  # latency order: INT8 wherever it pays on this CPU, no accuracy gate (the fastest file)
             fast = quantize(fp32, args.workdir / "mnv2.cpu-u8.fast.onnx", recipe, calib, method=args.method,
-                            scheme="cpu-u8", nodes_to_exclude=never, cache_path=reports["cpu-u8"].result.ranges_path)
+                            scheme="cpu-u8", nodes_to_exclude=never, cache_path=reports["cpu-u8"].result.ranges_path,
+                            **rr("cpu-u8"))
             key = f"int8 cpu-u8 (INT8 where it pays: {len(never)} FP32 layers, no gate)"
             sessions[key], files[key] = ev.session(fast.path, args.threads, literal_qdq=False), fast.path
             c = ev.compare(ref, ev.run_all(sessions[key], recipe, evs), recipe)
@@ -153,7 +158,8 @@ def main(argv=None) -> dict:
                     "top5_agreement": fp16.extra.get("top5_agreement"), "snr_db": fp16.snr_db[0],
                     "agreement_confident": fp16.extra.get("top1_agreement_confident"), "judged_on": "ORT"})
     summary_all = {"calib_frames": len(calib), "eval_frames": len(evs), "eval_set": stats, "vnni": ev.has_vnni(),
-                   "cpu": platform.processor(), "ranking": args.ranking, "order": args.order, "threads": args.threads}
+                   "cpu": platform.processor(), "ranking": args.ranking, "order": args.order, "threads": args.threads,
+                   "reduce_range": args.reduce_range}
     print(markdown_table(rows))
     for b, prof in profiles.items():
         ops = sorted({op for p in prof.values() for op in p["by_op"]})

@@ -142,6 +142,20 @@ def latency_ms(sess, feed: dict[str, np.ndarray], repeats: int = 20, warmup: int
     return float(np.median(times) * 1e3)
 
 
+def latency_ratio(ref_sess, sess, feed: dict[str, np.ndarray], repeats: int = 20, warmup: int = 3) -> tuple[float, float]:
+    """``(ms of sess, ms of ref_sess)``: medians of runs interleaved (ref, sess, ref, ...) so that load from other
+    processes hits both alike; quote their ratio."""
+    for _ in range(warmup):
+        ref_sess.run(None, feed), sess.run(None, feed)
+    t_ref, t = [], []
+    for _ in range(repeats):
+        for s, acc in ((ref_sess, t_ref), (sess, t)):
+            t0 = time.perf_counter()
+            s.run(None, feed)
+            acc.append(time.perf_counter() - t0)
+    return float(np.median(t) * 1e3), float(np.median(t_ref) * 1e3)
+
+
 def _with_outputs(path: Path, tensors: Sequence[str]) -> bytes:
     """The model at ``path`` with ``tensors`` added as graph outputs (shape-free value infos)."""
     m = onnx.load(str(path))

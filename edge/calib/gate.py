@@ -136,7 +136,8 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     n_excl, failed_at, passed_at = 0, -1, None
     literal = SCHEMES.get(scheme)["for_tensorrt"]
     while True:
-        step = _measure(onnx_out, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric, literal, threads)
+        step = _measure(onnx_out, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric, literal, threads,
+                        onnx_in)
         report.steps.append(step)
         if step[metric] >= threshold:
             passed_at = n_excl
@@ -196,18 +197,19 @@ def _latency_ranked(fp32_path: Path, int8_path: Path, ranked: list[dict], feed: 
 
 
 def _measure(q_path, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric, literal: bool = True,
-             threads: int | None = None) -> dict:
+             threads: int | None = None, fp32_path=None) -> dict:
     """Accuracy from the literal Q/DQ arithmetic for TensorRT files (what TensorRT computes), from ORT's fused
     kernels for CPU schemes (what the CPU user runs)."""
     q_sess = ev.session(q_path, threads=threads, literal_qdq=literal)
     t0 = time.perf_counter()
     outs = ev.run_all(q_sess, recipe, evs, batch_size, desc=f"INT8 ({n_excl} FP32 layers)")
     cmp = ev.compare(ref, outs, recipe, evs.labels)
-    # speed with ORT's fused int8 kernels (what a CPU user gets), accuracy from the literal Q/DQ session
-    q_lat = ev.latency_ms(ev.session(q_path, threads=threads, literal_qdq=False), lat_feed) if fp_lat else None
+    # speed with ORT's fused int8 kernels (what a CPU user gets), interleaved with FP32 runs (batch of lat_feed)
+    q_lat, ref_lat = (ev.latency_ratio(ev.session(fp32_path, threads=threads), ev.session(q_path, threads=threads,
+                      literal_qdq=False), lat_feed) if fp_lat else (None, None))
     return {"fp32_layers": n_excl, "top1_agreement": cmp.top1_agreement, "snr_db": cmp.snr_db[0],
             "cosine": cmp.cosine[0], "accuracy": cmp.accuracy, "accuracy_fp32": cmp.accuracy_ref, **cmp.extra,
-            "latency_ms": q_lat, "latency_ratio": (q_lat / fp_lat) if fp_lat and q_lat else None,
+            "latency_ms": q_lat, "latency_ratio": (q_lat / ref_lat) if ref_lat and q_lat else None,
             "eval_seconds": time.perf_counter() - t0}
 
 

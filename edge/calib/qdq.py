@@ -103,7 +103,8 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
              calib: FrameSet | str | Sequence[str], method: str = "entropy", scheme: str = "trt",
              nodes_to_exclude: Sequence[str] | None = None, percentile: float | None = None,
              batch_size: int | None = None, cache_path: str | os.PathLike | None = None,
-             limit: int | None = None, op_types: Sequence[str] | None = None, seal: bool | None = None) -> QuantResult:
+             limit: int | None = None, op_types: Sequence[str] | None = None, seal: bool | None = None,
+             reduce_range: bool | None = None) -> QuantResult:
     """Calibrate ``onnx_in`` on ``calib`` frames preprocessed by ``recipe`` and write a Q/DQ ONNX.
 
     Args:
@@ -116,6 +117,9 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
         seal: give quantized layers whose output feeds an FP32 consumer a Q/DQ on that output, so ONNX
             Runtime's CPU kernels fuse them (``ort_cpu.seal_outputs``); None means the scheme's default
             (True for ``cpu-u8``, False for ``trt``: TensorRT fuses input-side Q/DQ itself).
+        reduce_range: 7-bit weights; None means True for CPU schemes on x86 CPUs without VNNI (ORT's u8 x s8
+            kernels sum pairs in saturating int16 there) and False otherwise. False on such a CPU trades
+            occasional saturation for full 8-bit weights (measured on MobileNetV2: docs/BENCHMARKS.md).
     Returns:
         QuantResult; the file is written atomically and carries edge metadata_props.
     """
@@ -157,7 +161,7 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
             ortq.quantize_static(
                 str(pre), str(qtmp), calibration_data_reader=_Reader(recipe, frames, batch_size or 1),
                 quant_format=ortq.QuantFormat.QDQ, op_types_to_quantize=list(op_types or TRT_OPS), per_channel=True,
-                reduce_range=not cfg["for_tensorrt"] and not has_vnni(),  # 7-bit weights: no int16 saturation
+                reduce_range=(not cfg["for_tensorrt"] and not has_vnni()) if reduce_range is None else reduce_range,
                 activation_type=getattr(ortq.QuantType, cfg["activation"]),
                 weight_type=getattr(ortq.QuantType, cfg["weight"]), nodes_to_exclude=excluded,
                 calibrate_method=_ort_method(method), extra_options=extra, calibration_cache_path=str(ranges))
