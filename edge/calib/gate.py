@@ -98,7 +98,8 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
             noise propagates: for MobileNetV2 it missed the first depthwise conv, the most harmful layer).
         order: None or "sensitivity" returns the most sensitive layers first; "latency" uses
             ``edge.calib.latency.latency_order`` on per-layer gains profiled (batch 1) from the FP32 and the
-            all-INT8 file (for schemes run on ONNX Runtime's CPU kernels; needs ``measure_latency``).
+            all-INT8 file, 50 runs each on ``threads`` (None: one) intra-op threads (for schemes run on ONNX
+            Runtime's CPU kernels; needs ``measure_latency``).
         threads: ONNX Runtime intra-op threads of the gate's sessions (latency and profiles); None means
             ORT's default (all cores).
     Returns:
@@ -191,8 +192,8 @@ def _latency_ranked(fp32_path: Path, int8_path: Path, ranked: list[dict], feed: 
     from edge.calib.latency import latency_order
     from edge.calib.ort_cpu import layer_gains, profile_nodes
 
-    fp = profile_nodes(fp32_path, feed, threads=threads or 1)
-    q = profile_nodes(int8_path, feed, threads=threads or 1, source=fp32_path)
+    fp = profile_nodes(fp32_path, feed, runs=50, threads=threads or 1)
+    q = profile_nodes(int8_path, feed, runs=50, threads=threads or 1, source=fp32_path)
     return latency_order(fp32_path, ranked, layer_gains(fp, q, [r["node"] for r in ranked]))
 
 

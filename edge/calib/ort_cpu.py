@@ -56,11 +56,12 @@ def _quantized_inputs(node, prod) -> bool:
 
 def seal_outputs(model, ranges: dict[str, tuple[float, float]], skip_graph_outputs: bool = True) -> list[str]:
     """Quantize the output of every Q/DQ-fed op in ``FUSED_OPS`` whose output has no QuantizeLinear yet
-    (in place on ``model``); returns the tensors given a new Q/DQ pair.
+    (in place on ``model``); returns the tensors sealed.
 
     The tensor quantized is the op's output, or its Clip/Relu's when that is the op's only consumer (so
-    ORT fuses the activation). Other consumers of that tensor are redirected to the new DQ output. Tensors
-    without a calibrated range, and graph outputs when ``skip_graph_outputs``, are left alone.
+    ORT fuses the activation). Its float readers are redirected to a DQ: the DQ of an existing Q (one made for a
+    quantized consumer) or of a new Q/DQ pair. Tensors without a calibrated range, and graph outputs when
+    ``skip_graph_outputs``, are left alone.
     """
     g = model.graph
     prod = {o: n for n in g.node for o in n.output}
@@ -88,18 +89,24 @@ def seal_outputs(model, ranges: dict[str, tuple[float, float]], skip_graph_outpu
         rng = ranges.get(t) or _activated_range(ranges.get(n.output[0]), prod.get(t), g)
         if rng is None:
             continue
-        scale, zp = _u8_params(*rng)
-        base = f"{t}_ortcpu"
-        g.initializer.extend([onnx.numpy_helper.from_array(scale, base + "_scale"),
-                              onnx.numpy_helper.from_array(zp, base + "_zp")])
-        q = onnx.helper.make_node("QuantizeLinear", [t, base + "_scale", base + "_zp"], [base + "_q"], name=base + "_Q")
-        dq = onnx.helper.make_node("DequantizeLinear", [base + "_q", base + "_scale", base + "_zp"], [base + "_dq"],
-                                   name=base + "_DQ")
-        _redirect(others, t, base + "_dq")
-        new_nodes.append((t, [q, dq]))
+        pair = _qdq_pair(g, t, rng)
+        _redirect(others, t, pair[1].output[0])
+        new_nodes.append((t, pair))
         sealed.append(t)
     _insert_after_producers(g, new_nodes)
     return sealed
+
+
+def _qdq_pair(g, t: str, rng: tuple[float, float]) -> list:
+    """``[QuantizeLinear, DequantizeLinear]`` of tensor ``t`` (UINT8 over ``rng``); adds their initializers to ``g``."""
+    scale, zp = _u8_params(*rng)
+    base = f"{t}_ortcpu"
+    g.initializer.extend([onnx.numpy_helper.from_array(scale, base + "_scale"),
+                          onnx.numpy_helper.from_array(zp, base + "_zp")])
+    q = onnx.helper.make_node("QuantizeLinear", [t, base + "_scale", base + "_zp"], [base + "_q"], name=base + "_Q")
+    dq = onnx.helper.make_node("DequantizeLinear", [base + "_q", base + "_scale", base + "_zp"], [base + "_dq"],
+                               name=base + "_DQ")
+    return [q, dq]
 
 
 def _activated_range(rng, act, g) -> tuple[float, float] | None:
