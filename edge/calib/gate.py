@@ -189,12 +189,14 @@ def _next_count(last: int, failed_at: int, passed_at: int | None, limit: int) ->
 
 def _latency_ranked(fp32_path: Path, int8_path: Path, ranked: list[dict], feed: dict, threads: int | None) -> list[dict]:
     """``ranked`` reordered by ``latency.latency_order`` from profiled per-layer gains (FP32 vs all-INT8)."""
-    from edge.calib.latency import latency_order
+    from edge.calib.latency import latency_order, measured_ns_per_element
     from edge.calib.ort_cpu import layer_gains, profile_nodes
 
     fp = profile_nodes(fp32_path, feed, runs=50, threads=threads or 1)
     q = profile_nodes(int8_path, feed, runs=50, threads=threads or 1, source=fp32_path)
-    return latency_order(fp32_path, ranked, layer_gains(fp, q, [r["node"] for r in ranked]))
+    names = [r["node"] for r in ranked]
+    return latency_order(fp32_path, ranked, layer_gains(fp, q, names),
+                         measured_ns_per_element(fp32_path, q, names))
 
 
 def _measure(q_path, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric, literal: bool = True,

@@ -4,7 +4,7 @@ The plain gate returns layers in order of their share of the output noise. On a 
 latency gain too (FP32 kernel time minus INT8 kernel time, measured with ORT's profiler, often negative:
 MobileNetV2's stem conv, early depthwise convs, residual Adds that FP32 fuses into the conv) and every
 INT8/FP32 boundary costs a QuantizeLinear or DequantizeLinear plus a layout change (measured ~1 ns per
-element on an AVX2 core). ``latency_order`` builds the INT8 set greedily by net gain per unit of noise, moving
+element on an AVX2 core; the gate measures it with ``measured_ns_per_element``). ``latency_order`` builds the INT8 set greedily by net gain per unit of noise, moving
 single layers or runs of a chain (layers joined by single-consumer tensors, e.g. an inverted-residual block)
 so that INT8 comes in islands worth their boundaries; the gate then returns layers to FP32 in the
 reverse order, and its bisection finds how much of that INT8 set the accuracy threshold allows.
@@ -85,6 +85,17 @@ def boundary_ms(tensors: dict, int8: set[str], ns_per_element: float = BOUNDARY_
         elif any(r in int8 for r in readers):
             el += numel
     return el * ns_per_element * 1e-6
+
+
+def measured_ns_per_element(model_path: str | os.PathLike, int8_profile: dict, names: Sequence[str]) -> float | None:
+    """Boundary cost per element from a ``profile_nodes`` result of the file with every layer in ``names`` in
+    INT8: its kernels not attributable to a layer (entry Q, layout Transposes, exit DQ) over the elements crossing
+    its boundaries; clipped to 0.25-4 ns. None when there is nothing to measure."""
+    el = boundary_ms(_graph(model_path, names), set(names), 1.0) * 1e6
+    ms = sum(int8_profile.get("other", {}).values())
+    if el <= 0 or ms <= 0:
+        return None
+    return min(4.0, max(0.25, ms * 1e6 / el))
 
 
 def chains(tensors: dict, candidates: Sequence[str]) -> list[list[str]]:

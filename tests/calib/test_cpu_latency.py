@@ -94,6 +94,16 @@ def test_boundaries_and_chains(tmp_path):
     assert boundary_ms(t, {"A", "C"}, 1.0) == pytest.approx(n * 1e-6 * 4)  # two islands
 
 
+def test_boundary_cost_measured_from_profile(tmp_path):
+    from edge.calib.latency import measured_ns_per_element
+
+    path = _chain_model(tmp_path / "chain.onnx")
+    n = 8 * 32 * 32  # all-INT8: one boundary (the entry Q) of n elements
+    assert measured_ns_per_element(path, {"other": {"x_QuantizeLinear": n * 1.5e-6}}, list("ABCD")) == pytest.approx(1.5)
+    assert measured_ns_per_element(path, {"other": {"q": 1.0}}, list("ABCD")) == 4.0  # clipped
+    assert measured_ns_per_element(path, {"other": {}}, list("ABCD")) is None
+
+
 def test_latency_order_puts_layers_that_do_not_pay_first(tmp_path):
     """A and D cost time in INT8 (negative gain); B and C each gain less than the two boundaries an island
     costs, together more: the greedy must take the run B-C, never A or D, and return A and D to FP32 first."""
