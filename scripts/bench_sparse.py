@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edge.io import markdown_table, write_json
 from edge.ops.sample_interp import (
+    NATIVE_DENSE_ABOVE,
     sample_interp,
     sample_interp_backend,
     sample_interp_reference,
@@ -168,7 +169,8 @@ def stage_rows(c: int, hw: int, densities, rounds: int, seed: int, window: int, 
         stages = []
         for _ in range(rounds):
             st = torch.zeros(4, dtype=torch.float64)
-            native.sample_interp_cpu(x, mask, w, b, [1, 1], [1, 1], [1, 1], 1, 1, window, lam, 0.7, 1, 0, st)
+            native.sample_interp_cpu(x, mask, w, b, [1, 1], [1, 1], [1, 1], 1, 1, window, lam, NATIVE_DENSE_ABOVE, 1, 0,
+                                     st)
             stages.append(st * 1e3)
         med = torch.stack(stages).median(0).values.tolist()  # index, fields, GEMM, interpolation (ms)
         cols, mat = torch.randn(p, 9 * c, generator=g), torch.randn(9 * c, c, generator=g)
