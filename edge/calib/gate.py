@@ -49,6 +49,8 @@ class GateReport:
     reference: dict = field(default_factory=dict)
     calib_seconds: float = 0.0  # calibration + first quantization (later steps reuse the cached ranges)
     final: dict = field(default_factory=dict)  # the step of the written model (the fewest FP32 layers passing)
+    order: str = "sensitivity"  # the order layers were returned in ("sensitivity" or "latency")
+    threads: int | None = None  # ONNX Runtime intra-op threads of the latency runs (None: ORT's default)
 
     def to_dict(self) -> dict:
         d = {k: v for k, v in self.__dict__.items() if k != "result"}
@@ -60,7 +62,8 @@ class GateReport:
         md = [f"### INT8 accuracy gate: {verdict}\n",
               (f"- model: `{self.result.path.name}` ({self.result.scheme} Q/DQ, {self.result.method} calibration on "
                f"{self.result.calib_frames} frames, {self.calib_seconds:.1f} s)"),
-              f"- gate: {self.metric} >= {self.threshold} on {self.eval_frames} held-out frames (ONNX Runtime CPU)\n",
+              (f"- gate: {self.metric} >= {self.threshold} on {self.eval_frames} held-out frames (ONNX Runtime CPU); "
+               f"layers returned in {self.order} order\n"),
               (f"- written model: {self.final.get('fp32_layers', 0)} layers in higher precision, {self.metric} "
                f"{self.final.get(self.metric)}\n" if self.final else ""),
               markdown_table(sorted(self.steps, key=lambda s: s["fp32_layers"]), ["fp32_layers", self.metric, "top5_agreement", "top1_agreement_confident",
@@ -131,8 +134,8 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     user = list(nodes_to_exclude or [])
     candidates = [c for c in candidates if c not in user]
     res = quantize(onnx_in, onnx_out, recipe, calib, method=method, scheme=scheme, nodes_to_exclude=user, **quant_kw)
-    report = GateReport(metric, threshold, False, res, eval_frames=len(evs),
-                        reference={"latency_ms": fp_lat}, calib_seconds=res.calib_seconds)
+    report = GateReport(metric, threshold, False, res, eval_frames=len(evs), reference={"latency_ms": fp_lat},
+                        calib_seconds=res.calib_seconds, order=order, threads=threads)
     ranked: list[dict] | None = None
     n_excl, failed_at, passed_at = 0, -1, None
     literal = SCHEMES.get(scheme)["for_tensorrt"]

@@ -21,6 +21,11 @@ import click
 @click.option("--threshold", type=float, default=None, help="Gate threshold (default 0.98 top-1 agreement / 30 dB SNR).")
 @click.option("--max-fp32-layers", type=int, default=None, help="Budget of layers the gate may return to FP32.")
 @click.option("--no-gate", is_flag=True, help="Quantize only; skip the FP32-vs-INT8 evaluation.")
+@click.option("--order", type=click.Choice(["sensitivity", "latency"]), default=None,
+              help="Order in which the gate returns layers to FP32: most sensitive first (default), or 'latency' "
+                   "(cpu-u8: layers that do not pay and whole runs of layers first, from ONNX Runtime profiles).")
+@click.option("--threads", type=int, default=None,
+              help="ONNX Runtime intra-op threads of the gate's latency runs and profiles (default: all cores).")
 @click.option("--exclude", multiple=True, help="Node names to keep in FP32 (repeatable).")
 @click.option("--fp16", is_flag=True, help="Write an FP16-typed ONNX instead (TensorRT 11 strongly typed FP16).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -28,7 +33,7 @@ import click
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the gate report (JSON + Markdown) goes (default: beside the output).")
 def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, threshold, max_fp32_layers, no_gate,
-             exclude, fp16, output, report_dir):
+             order, threads, exclude, fp16, output, report_dir):
     """Quantize ONNX_IN to explicit INT8 (Q/DQ) calibrated with RECIPE's preprocessing, and gate its accuracy."""
     from edge.errors import InputError
 
@@ -41,10 +46,15 @@ def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, t
         return
     if not calib:
         raise InputError("give calibration data with --calib (e.g. --calib skimage --calib opencv:vtest.avi@10)")
+    if threads is not None and threads < 1:
+        raise InputError(f"--threads must be >= 1, got {threads}")
+    if order == "latency" and scheme == "trt":
+        raise InputError("--order latency ranks layers by ONNX Runtime CPU profiles: use it with --scheme cpu-u8 "
+                         "(TensorRT files keep --order sensitivity)")
     from edge.calib.data import load_many
 
     frames = load_many(list(calib), limit)
-    kw = dict(method=method, scheme=scheme, percentile=percentile)
+    kw = {"method": method, "scheme": scheme, "percentile": percentile}
     if no_gate or not eval_:
         from edge.calib.qdq import quantize as q
 
@@ -55,7 +65,8 @@ def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, t
     from edge.calib.gate import quantize_with_gate
 
     rep = quantize_with_gate(onnx_in, output, recipe, frames, load_many(list(eval_), limit), threshold=threshold,
-                             max_fp32_layers=max_fp32_layers, nodes_to_exclude=list(exclude) or None, **kw)
+                             max_fp32_layers=max_fp32_layers, nodes_to_exclude=list(exclude) or None, order=order,
+                             threads=threads, **kw)
     js, md = rep.write(report_dir or output.parent, stem=f"{output.stem}.gate")
     click.echo(rep.markdown())
     click.echo(f"\n{rep.result.scheme} Q/DQ ONNX: {output}\nreport: {js}, {md}")

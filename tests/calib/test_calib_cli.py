@@ -28,6 +28,22 @@ def test_quantize_cli_errors(fashion, tmp_path, capsys):
     assert "give calibration data with --calib" in capsys.readouterr().err
     assert main(["quantize", str(onnx_path), "-r", "no-such", "--calib", "skimage"]) == 2
     assert "unknown recipe 'no-such'" in capsys.readouterr().err
+    assert main(["quantize", str(onnx_path), "-r", "fashion-cnn", "--calib", "skimage", "--order", "latency"]) == 2
+    assert "use it with --scheme cpu-u8" in capsys.readouterr().err
+    assert main(["quantize", str(onnx_path), "-r", "fashion-cnn", "--calib", "skimage", "--threads", "0"]) == 2
+    assert "--threads must be >= 1" in capsys.readouterr().err
+
+
+def test_quantize_cli_latency_order(fashion, tmp_path, capsys):
+    """--order latency --threads 1 reaches the gate: its report names the order and the file passes."""
+    onnx_path, _ = fashion
+    out = tmp_path / "q.cpu-u8.onnx"
+    rc = main(["quantize", str(onnx_path), "-r", "fashion-cnn", "--calib", "fashion-mnist:train", "--eval",
+               "fashion-mnist:test", "--limit", "200", "--method", "max", "--scheme", "cpu-u8", "--threshold", "0.9",
+               "--order", "latency", "--threads", "1", "-o", str(out)])
+    assert rc == 0 and out.exists()
+    report = json.loads((tmp_path / "q.cpu-u8.gate.json").read_text())
+    assert report["passed"] and report.get("order") == "latency", {k: report[k] for k in report if k != "steps"}
 
 
 def test_build_cli_without_tensorrt(fashion, capsys):
