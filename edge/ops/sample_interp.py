@@ -23,7 +23,8 @@ Three implementations, all giving the same numbers (1e-5):
   interpolation's denominator, a scatter of the P sampled rows with the RBF weights - the whole window at low
   density, else a horizontal scatter and a dense vertical pass -, one division, an ``index_copy_``). The
   convolution at skipped positions never runs. Above a sampled share of ``DENSE_ABOVE`` (0.7) the PyTorch kernel
-  runs one dense convolution instead (the native one only for an all-ones mask); an all-ones mask is exactly the convolution.
+  runs one dense convolution instead (the native one only for an all-ones mask, ``NATIVE_DENSE_ABOVE``); an
+  all-ones mask is exactly the convolution.
 - ``torch.ops.edge.sample_interp``: the custom op (CPU kernel above, a fake kernel for shapes); it is
   what the ONNX exporter maps to the ``EdgeSampleInterp`` plugin node.
 
@@ -60,9 +61,9 @@ EPS = 1e-5
 # Sampled share from which a CPU kernel runs the convolution densely (conv everywhere, then the interpolation of the
 # unsampled positions; the FLOP formula below counts what the kernel that runs does). PyTorch kernel: break-even vs a
 # dense conv near density 0.25; DENSE_ABOVE. Native kernel: its GEMM runs at the dense conv's FLOP rate, so its
-# sparse path stays cheaper than that dense path at every density below 1 (docs/BENCHMARKS.md, "ratio native dense
-# path" of scripts/bench_sparse.py --dense-path: e.g. 1 thread, 64@56, 128@28, 16@28, 32@14, sparse 0.66-0.84 /
-# 0.84-1.02 of the dense conv at densities 0.7 / 0.9 against 1.17-1.99 / 1.19-2.17 for the dense path):
+# sparse path stays cheaper than that dense path at every density below 1 (docs/BENCHMARKS.md, issue 6, "ratio
+# native dense path" of scripts/bench_sparse.py --dense-path, 64->64 @ 56x56 and 128->128 @ 28x28, 1 and 2 threads:
+# sparse 0.63-0.81 / 0.80-1.03 of the dense conv at densities 0.7 / 0.9, the dense path 1.15-1.27 / 1.16-1.28):
 # NATIVE_DENSE_ABOVE = 1, i.e. only an all-ones mask runs the plain convolution.
 DENSE_ABOVE = 0.7
 NATIVE_DENSE_ABOVE = 1.0
