@@ -47,7 +47,7 @@ def set_density(model, x, target: float) -> float:
 
 
 def build(width: int, densities, x):
-    base = fashion_resnet(width=width).eval()
+    base = fashion_resnet(width=width, in_chans=x.shape[1]).eval()
     models = {"baseline": base}
     for form in ("spconv=0.5", "spconv=0.25", "csp"):
         models[form] = apply_form(base, form)[0].eval()
@@ -74,6 +74,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--width", type=int, default=8, help="fashion-resnet width (as scripts/train_fashion.py)")
     ap.add_argument("--densities", default="0.5,0.25")
+    ap.add_argument("--size", type=int, default=28,
+                    help="input height = width (the network has a stride-1 stem and no max-pool: the first stage runs "
+                         "at this resolution)")
+    ap.add_argument("--in-chans", type=int, default=1)
+    ap.add_argument("--batch", type=int, default=32, help="the large batch size timed after batch 1")
     ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=None)
@@ -82,30 +87,34 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    x32 = torch.randn(32, 1, 28, 28)
-    models = build(args.width, [float(d) for d in args.densities.split(",")], x32)
+    if min(args.size, args.batch, args.in_chans, args.width) < 1:
+        ap.error("--size, --batch, --in-chans and --width must be >= 1")
+    xb = torch.randn(args.batch, args.in_chans, args.size, args.size)
+    models = build(args.width, [float(d) for d in args.densities.split(",")], xb)
     rows = []
     for k, m in models.items():
-        m(x32)
+        m(xb)
         row = {"model": k, "params": sum(p.numel() for p in m.parameters()),
-               "MFLOPs/image": round(count_flops(m, x32) / 32 / 1e6, 2)}
+               "MFLOPs/image": round(count_flops(m, xb) / args.batch / 1e6, 2)}
         if isinstance(next((b for b in m.modules() if isinstance(b, SampleInterpBlock)), None), SampleInterpBlock):
             row["mask density"] = round(mask_density(m), 3)
         rows.append(row)
-    b1 = interleaved(models, x32[:1], args.rounds, args.warmup)
-    b32 = interleaved(models, x32, max(3, args.rounds // 2), 1)
+    b1 = interleaved(models, xb[:1], args.rounds, args.warmup)
+    bb = interleaved(models, xb, max(3, args.rounds // 2), 1)
+    big = f"b{args.batch}"
     for r in rows:
         r["latency b1 (ms)"] = round(b1[r["model"]], 3)
-        r["latency b32 (ms)"] = round(b32[r["model"]], 2)
+        r[f"latency {big} (ms)"] = round(bb[r["model"]], 2)
         r["b1 ratio"] = round(b1[r["model"]] / b1["baseline"], 3)
-        r["b32 ratio"] = round(b32[r["model"]] / b32["baseline"], 3)
+        r[f"{big} ratio"] = round(bb[r["model"]] / bb["baseline"], 3)
         r["FLOPs ratio"] = round(r["MFLOPs/image"] / rows[0]["MFLOPs/image"], 3)
     cols = ["model", "params", "MFLOPs/image", "FLOPs ratio", "mask density", "latency b1 (ms)", "b1 ratio",
-            "latency b32 (ms)", "b32 ratio"]
+            f"latency {big} (ms)", f"{big} ratio"]
     print(markdown_table(rows, cols))
     if args.json:
         write_json(args.json, {"command": "python scripts/bench_forms.py " + " ".join(argv or sys.argv[1:]),
-                               "rows": rows, "threads": torch.get_num_threads(), "torch": torch.__version__,
+                               "rows": rows, "threads": torch.get_num_threads(), "size": args.size,
+                               "batch": args.batch, "torch": torch.__version__,
                                "python": platform.python_version(), "machine": platform.machine(),
                                "time_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())})
         print(f"wrote {args.json}")

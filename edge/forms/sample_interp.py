@@ -224,21 +224,42 @@ class SampleInterpBlock(nn.Module):
         state["_folded"] = {}
         return state
 
+    def _cached(self, name, tensors, make):
+        """``make()``, remembered under ``name`` until one of ``tensors`` changes (their version counters and
+        storage are the key); only for inference without autograd, in plain eager mode (see callers)."""
+        key = tuple((t._version, t.data_ptr()) for t in tensors if t is not None)
+        cache = self.__dict__.setdefault("_folded", {})  # (blocks pickled before this cache existed lack it)
+        hit = cache.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        value = make()
+        cache[name] = (key, value)
+        return value
+
     def _fold(self, conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[Tensor, Tensor]:
-        """:func:`fold_bn`, remembered without autograd until a parameter or BN statistic changes (their version
-        counters and storage are the key): inference folds once, and the sparse kernel's packed weights, cached
-        per weight tensor, are reused instead of re-packed at every forward."""
+        """:func:`fold_bn`, remembered without autograd until a parameter or BN statistic changes: inference
+        folds once, and the sparse kernel's packed weights, cached per weight tensor, are reused instead of
+        re-packed at every forward."""
         if torch.is_grad_enabled() or not _plain_eager(conv.weight, bn.running_mean):  # export, compile, fake tensors
             return fold_bn(conv, bn)
-        key = tuple((t._version, t.data_ptr()) for t in (conv.weight, conv.bias, bn.weight, bn.bias,
-                                                          bn.running_mean, bn.running_var) if t is not None)
-        cache = self.__dict__.setdefault("_folded", {})  # (blocks pickled before this cache existed lack it)
-        hit = cache.get(id(conv))
-        if hit is not None and hit[0] == (key, bn.eps):
-            return hit[1]
-        folded = fold_bn(conv, bn)
-        cache[id(conv)] = ((key, bn.eps), folded)
-        return folded
+        return self._cached((id(conv), bn.eps), (conv.weight, conv.bias, bn.weight, bn.bias, bn.running_mean,
+                                                 bn.running_var), lambda: fold_bn(conv, bn))
+
+    def _masks(self, x: Tensor) -> tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]]:
+        """((mask1, p1), (mask2, p2)) of the two heads. At inference, when both heads read x alike (same stride and
+        grid, deterministic), ONE convolution with their two filters computes both logits: a 1-filter conv costs
+        nearly as much as a 2-filter one."""
+        h1, h2 = self.mask1, self.mask2
+        if (self.training or h1.stochastic or h2.stochastic or h1.conv.stride != h2.conv.stride
+                or h1.grid != h2.grid or torch.is_grad_enabled() or not _plain_eager(x, h1.conv.weight)):
+            return h1(x), h2(x)
+        c1, c2 = h1.conv, h2.conv
+        w, b = self._cached("heads", (c1.weight, c1.bias, c2.weight, c2.bias),
+                            lambda: (torch.cat([c1.weight, c2.weight]), torch.cat([c1.bias, c2.bias])))
+        logits = F.conv2d(x, w, b, c1.stride, c1.padding)
+        p = torch.sigmoid(logits)
+        m = torch.maximum((logits >= 0).to(p.dtype), grid_prior(p.shape, h1.grid, p.device, p.dtype))
+        return (m[:, :1], p[:, :1]), (m[:, 1:], p[:, 1:])
 
     def _gated(self, x: Tensor, conv: nn.Conv2d, bn: nn.BatchNorm2d, mask: Tensor, interp: Interpolation,
                relu: bool) -> Tensor:
@@ -252,8 +273,7 @@ class SampleInterpBlock(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         blk = self.block
-        m1, p1 = self.mask1(x)
-        m2, p2 = self.mask2(x)
+        (m1, p1), (m2, p2) = self._masks(x)
         self.last_p, self.last_masks = (p1, p2), (m1.detach(), m2.detach())
         identity = x if blk.downsample is None else blk.downsample(x)
         out = self._gated(x, blk.conv1, blk.bn1, m1, self.interp1, relu=True)
@@ -262,6 +282,8 @@ class SampleInterpBlock(nn.Module):
             out = blk.bn3(blk.conv3(out))
         else:
             out = self._gated(out, blk.conv2, blk.bn2, m2, self.interp2, relu=False)
+        if not torch.is_grad_enabled() and not self.training:  # out is this forward's own tensor
+            return out.add_(identity).relu_()
         return F.relu(out + identity)
 
 

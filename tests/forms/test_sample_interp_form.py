@@ -205,3 +205,29 @@ def test_inference_folds_bn_once_and_refolds_after_a_change():
     assert not torch.allclose(y0, y1)
     copy = __import__("copy").deepcopy(model)
     assert all(not b._folded for b in copy.modules() if isinstance(b, SampleInterpBlock))
+
+
+@pytest.mark.parametrize("block", [BasicBlock, Bottleneck])
+def test_inference_shares_one_conv_between_the_mask_heads(block):
+    """Under no_grad the two heads of a block run as one 2-filter conv when they read x alike (BasicBlock: same
+    stride), and the residual add runs in place: same masks, probabilities and outputs as the per-head path."""
+    model = to_sample_interp(_tiny(block)).eval()
+    _sparsify(model)
+    x = torch.randn(2, 1, 24, 24)
+    want = model(x)  # autograd on: every head on its own, out-of-place add
+    want_masks = [b.last_masks for b in model.modules() if isinstance(b, SampleInterpBlock)]
+    with torch.no_grad():
+        got = model(x)
+        blocks = [b for b in model.modules() if isinstance(b, SampleInterpBlock)]
+        for blk, masks in zip(blocks, want_masks):
+            assert all(torch.equal(a, b) for a, b in zip(blk.last_masks, masks))
+            h1, h2 = blk.mask1, blk.mask2
+            inp = torch.randn(1, h1.conv.in_channels, 12, 12)
+            fused, alone = blk._masks(inp), (h1(inp), h2(inp))
+            for (fm, fp), (am, ap) in zip(fused, alone):
+                assert torch.equal(fm, am) and torch.allclose(fp, ap, atol=1e-6)
+        shared = [isinstance(b._folded.get("heads"), tuple) for b in blocks]
+    # BasicBlock: both heads take conv1's stride; Bottleneck: conv2 carries it, so only stride-1 blocks share
+    assert shared == [b.mask1.conv.stride == b.mask2.conv.stride for b in blocks]
+    assert all(shared) if block is BasicBlock else shared.count(True) == 1
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
