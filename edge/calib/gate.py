@@ -140,8 +140,8 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     n_excl, failed_at, passed_at = 0, -1, None
     literal = SCHEMES.get(scheme)["for_tensorrt"]
     while True:
-        step = _measure(onnx_out, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric, literal, threads,
-                        onnx_in)
+        step = _measure(onnx_out, recipe, evs, ref, lat_feed, fp_sess if fp_lat else None, batch_size, n_excl,
+                        metric, literal, threads)
         report.steps.append(step)
         if step[metric] >= threshold:
             passed_at = n_excl
@@ -149,13 +149,13 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
             failed_at = n_excl
         if ranked is None and passed_at is None:
             step_n = max(1, len(evs) // max(1, sensitivity_frames))  # frames spread over the whole set
-            ranked = rank_layers(_named(onnx_in, onnx_out), onnx_out, recipe,
-                                 evs.take(0, step_n * sensitivity_frames, step_n), candidates, batch_size,
-                                 threads=threads)
+            named = _named(onnx_in, onnx_out)
+            ranked = rank_layers(named, onnx_out, recipe, evs.take(0, step_n * sensitivity_frames, step_n),
+                                 candidates, batch_size, threads=threads)
             if not ranked:
                 raise CalibrationError("the gate failed and no quantized layer could be ranked by sensitivity")
             if order == "latency":
-                ranked = _latency_ranked(_named(onnx_in, onnx_out), onnx_out, ranked, lat_feed, threads)
+                ranked = _latency_ranked(named, onnx_out, ranked, lat_feed, threads)
             report.ranking = ranked
         n_new = _next_count(n_excl, failed_at, passed_at, min(budget, len(ranked or [])))
         if n_new is None:
@@ -202,17 +202,18 @@ def _latency_ranked(fp32_path: Path, int8_path: Path, ranked: list[dict], feed: 
                          measured_ns_per_element(fp32_path, q, names))
 
 
-def _measure(q_path, recipe, evs, ref, lat_feed, fp_lat, batch_size, n_excl, metric, literal: bool = True,
-             threads: int | None = None, fp32_path=None) -> dict:
+def _measure(q_path, recipe, evs, ref, lat_feed, fp_sess, batch_size, n_excl, metric, literal: bool = True,
+             threads: int | None = None) -> dict:
     """Accuracy from the literal Q/DQ arithmetic for TensorRT files (what TensorRT computes), from ORT's fused
-    kernels for CPU schemes (what the CPU user runs)."""
+    kernels for CPU schemes (what the CPU user runs); latency interleaved with the FP32 session ``fp_sess``
+    (None: latency not measured)."""
     q_sess = ev.session(q_path, threads=threads, literal_qdq=literal)
     t0 = time.perf_counter()
     outs = ev.run_all(q_sess, recipe, evs, batch_size, desc=f"INT8 ({n_excl} FP32 layers)")
     cmp = ev.compare(ref, outs, recipe, evs.labels)
     # speed with ORT's fused int8 kernels (what a CPU user gets), interleaved with FP32 runs (batch of lat_feed)
-    q_lat, ref_lat = (ev.latency_ratio(ev.session(fp32_path, threads=threads), ev.session(q_path, threads=threads,
-                      literal_qdq=False), lat_feed) if fp_lat else (None, None))
+    q_lat, ref_lat = (ev.latency_ratio(fp_sess, ev.session(q_path, threads=threads, literal_qdq=False), lat_feed)
+                      if fp_sess is not None else (None, None))
     return {"fp32_layers": n_excl, "top1_agreement": cmp.top1_agreement, "snr_db": cmp.snr_db[0],
             "cosine": cmp.cosine[0], "accuracy": cmp.accuracy, "accuracy_fp32": cmp.accuracy_ref, **cmp.extra,
             "latency_ms": q_lat, "latency_ratio": (q_lat / ref_lat) if ref_lat and q_lat else None,
