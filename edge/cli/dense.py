@@ -57,7 +57,7 @@ def check(model, patch_size, image, size, batch, pixels, pad_mode, tol):
     import torch
 
     from edge.dense import to_dense
-    from edge.dense.demo import exactness
+    from edge.dense import exactness
 
     net = load_model(model)
     patch = parse_hw(patch_size)

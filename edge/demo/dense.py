@@ -6,20 +6,11 @@ from __future__ import annotations
 import time
 
 import torch
-import torch.nn.functional as F
 
 from edge.bench.memory import track_peak_rss
-from edge.dense import REFERENCE_NETS, PatchRunner, dense_flops, to_dense
+from edge.dense import REFERENCE_NETS, PatchRunner, dense_flops, exactness, to_dense
 from edge.io import markdown_table
-
-
-def real_image(height: int, width: int) -> torch.Tensor:
-    """skimage's astronaut (bundled, no network) as a grayscale ``(1, 1, height, width)`` tensor in [0, 1]."""
-    from edge._lazy import lazy_import
-
-    data = lazy_import("skimage.data", feature="the demo's real image")
-    img = torch.from_numpy(data.astronaut()).float().mean(-1) / 255.0
-    return F.interpolate(img[None, None], size=(height, width), mode="area")
+from edge.samples import real_image
 
 
 def best_time(fn, repeats: int = 3) -> float:
@@ -30,26 +21,6 @@ def best_time(fn, repeats: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
-
-
-def exactness(net, dense, patch, x, max_pixels: int, pad_mode: str | None = None) -> float:
-    """Max |dense - patch net| relative to the output scale, over every pixel (or a seeded sample of
-    ``max_pixels`` pixels including the four corners when the image has more)."""
-    with torch.no_grad():
-        out = dense(x)
-    h, w = x.shape[-2:]
-    runner = PatchRunner(net, patch, batch_size=2048, pad_mode=pad_mode)
-    if h * w <= max_pixels:
-        ref = runner(x)
-        err = (out - ref).abs().max()
-    else:
-        g = torch.Generator().manual_seed(0)
-        idx = torch.randperm(h * w, generator=g)[:max_pixels]
-        idx = torch.cat([idx, torch.tensor([0, w - 1, (h - 1) * w, h * w - 1])])
-        ys, xs = idx // w, idx % w
-        ref = runner.at(x, ys, xs)
-        err = (out[:, :, ys, xs] - ref).abs().max()
-    return float(err / ref.abs().max().clamp_min(1e-12))
 
 
 def run(ctx) -> dict:

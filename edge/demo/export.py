@@ -27,7 +27,7 @@ def export_both(name: str, out: Path, height: int, width: int, unwarp: str | Non
     import torch
 
     from edge.dense import REFERENCE_NETS, to_dense
-    from edge.dense.demo import real_image
+    from edge.samples import real_image
     from edge.export import to_onnx
 
     factory, patch = REFERENCE_NETS[name]

@@ -5,11 +5,11 @@ from edge.dense.flops import DenseFlops, dense_flops
 from edge.dense.layers import MultiStride, Unwarp, space_to_batch, unwarp
 from edge.dense.nets import REFERENCE_NETS, basenet, simo_serra
 from edge.dense.network import DenseNet
-from edge.dense.patch import PatchRunner, PatchTiming
+from edge.dense.patch import PatchRunner, PatchTiming, exactness
 from edge.dense.tiling import TilePlan, plan_tiles, run_tiled
 
 __all__ = [
-    "to_dense", "converters", "layers_of", "DenseNet", "PatchRunner", "PatchTiming", "DenseFlops",
+    "to_dense", "converters", "layers_of", "DenseNet", "PatchRunner", "PatchTiming", "exactness", "DenseFlops",
     "dense_flops", "MultiStride", "Unwarp", "space_to_batch", "unwarp", "TilePlan", "plan_tiles", "run_tiled",
     "basenet", "simo_serra", "REFERENCE_NETS",
 ]

@@ -192,8 +192,8 @@ def test_tensorrt_engine_bench_splits_copies_and_compute(onnx_model, tmp_path):
 
 @pytest.mark.slow
 def test_demo_step_writes_its_report(tmp_path):
-    from edge.bench.demo import run
-    from edge.cli.demo import DemoContext
+    from edge.demo.bench import run
+    from edge.demo import DemoContext
 
     ctx = DemoContext(out=tmp_path, quick=True)
     section = run(ctx)

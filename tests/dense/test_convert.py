@@ -69,7 +69,7 @@ def test_hand_written_cases(layers, patch):
 
 def test_reference_nets_on_real_image():
     pytest.importorskip("skimage")
-    from edge.dense.demo import real_image
+    from edge.samples import real_image
 
     x = real_image(30, 44)
     for factory, patch in [(basenet, 15), (simo_serra, 64)]:

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("edge.export", reason="edge.export (engineer A) is not in this checkout yet")
 
 from edge.runtime import load  # noqa: E402
-from edge.runtime.demo import compare_exported, export_both  # noqa: E402
+from edge.demo.export import compare_exported, export_both  # noqa: E402
 from edge.runtime.onnxruntime_backend import has_plugin_nodes, load_model_proto  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
