@@ -1,0 +1,239 @@
+"""Probes of the board and its CUDA stack: L4T/JetPack release, module model, CUDA driver and toolkit, GPU.
+
+Sources of every path and call (read, not guessed):
+
+- ``/etc/nv_tegra_release`` ("# R36 (release), REVISION: 4.3, ...") and, without it (containers), the
+  version of the ``nvidia-l4t-core`` package: jetson_stats ``jtop/core/jetson_variables.py``
+  (``get_nvidia_l4t``: the file first, then ``dpkg-query --show nvidia-l4t-core``; master f41d5ca).
+- ``/proc/device-tree/model`` (the module name, NUL-terminated), with the same file under
+  ``/sys/firmware/devicetree/base/model`` (what jetson_variables.py ``get_jetson_variables`` reads;
+  /proc/device-tree links there), and ``/proc/device-tree/compatible`` ("nvidia,tegra234", ...).
+- The CUDA driver through ``libcuda.so.1`` with ctypes: ``cuDriverGetVersion``, ``cuInit``,
+  ``cuGetErrorName``, ``cuDeviceGetCount``, ``cuDeviceGetName``, ``cuDeviceGetAttribute`` with
+  ``CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR/MINOR`` = 75/76 and ``..._MULTIPROCESSOR_COUNT`` = 16
+  (CUDA 13.0 ``include/cuda.h``). The driver is asked directly, so its answer does not depend on which
+  CUDA runtime cuda-python or torch bundle.
+- ``/proc/driver/nvidia/version`` ("NVRM version: ... Kernel Module  580.65.06"): the driver branch of the
+  NVIDIA kernel module (dGPU and Thor; Orin's nvgpu driver has no such file).
+- The toolkit: ``/usr/local/cuda/version.json`` ({"cuda": {"version": "12.6.68"}}), else ``CUDART_VERSION``
+  in ``/usr/local/cuda/include/cuda_runtime_api.h`` (13000 = 13.0).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import re
+
+from edge.doctor.core import FAIL, OK, SKIP, WARN, Check, Host
+
+_CC_MAJOR, _CC_MINOR, _SM_COUNT = 75, 76, 16  # CUdevice_attribute values, CUDA include/cuda.h
+
+
+# ------------------------------------------------------------------------------------------- identity
+def l4t_release(host: Host) -> dict | None:
+    """``{"l4t": "36.4.3", "jetpack": "6.2", "source": ...}`` from the release file or the dpkg package."""
+    from edge.trt import manifest
+
+    text = host.read("/etc/nv_tegra_release")
+    if text is not None:
+        m = re.search(r"R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", text)
+        l4t = f"{m[1]}.{m[2]}" if m else None
+        return {"l4t": l4t, "jetpack": jetpack_of(l4t, manifest), "source": "/etc/nv_tegra_release",
+                "raw": text.splitlines()[0][:120]}
+    res = host.run(["dpkg-query", "-W", "-f=${Version}", "nvidia-l4t-core"])
+    if res is not None and res.returncode == 0 and res.stdout.strip():
+        l4t = res.stdout.strip().strip("'").split("-")[0]  # "36.4.3-20250107174145" -> "36.4.3"
+        return {"l4t": l4t, "jetpack": jetpack_of(l4t, manifest), "source": "dpkg nvidia-l4t-core"}
+    return None
+
+
+def jetpack_of(l4t: str | None, manifest) -> str | None:
+    """The JetPack release of an L4T version from the engine manifest's table (full version, then major.minor)."""
+    if not l4t:
+        return None
+    table = getattr(manifest, "L4T_TO_JETPACK", {})
+    return table.get(l4t) or table.get(".".join(l4t.split(".")[:2]))
+
+
+def module_model(host: Host) -> str | None:
+    return host.read("/proc/device-tree/model") or host.read("/sys/firmware/devicetree/base/model")
+
+
+def is_jetson(host: Host) -> bool:
+    """An L4T release, a Jetson model name or a Tegra device tree: the board checks apply."""
+    def _detect() -> bool:
+        model = (module_model(host) or "").lower()
+        compat = (host.read("/proc/device-tree/compatible") or "").lower()
+        return l4t_release(host) is not None or "jetson" in model or "nvidia,tegra" in compat
+    return bool(host.memo("is_jetson", _detect))
+
+
+def probe_l4t(host: Host) -> Check:
+    rel = host.memo("l4t", lambda: l4t_release(host))
+    if rel is None:
+        if is_jetson(host):
+            return Check("L4T release", WARN, "no /etc/nv_tegra_release and no nvidia-l4t-core package",
+                         "in a container, mount /etc/nv_tegra_release read-only (-v /etc/nv_tegra_release:"
+                         "/etc/nv_tegra_release:ro) or use an L4T base image (l4t-jetpack)")
+        return Check("L4T release", SKIP, "not a Jetson (no /etc/nv_tegra_release, no nvidia-l4t-core package)")
+    if rel["l4t"] is None:
+        return Check("L4T release", WARN, f"unreadable release line: {rel.get('raw')!r}",
+                     "report this line: the format differs from '# R36 (release), REVISION: 4.3, ...'", rel)
+    jp = rel["jetpack"] or "JetPack release unknown to this edge"
+    return Check("L4T release", OK, f"L4T {rel['l4t']} (JetPack {jp}) from {rel['source']}", None, rel)
+
+
+def probe_model(host: Host) -> Check:
+    model = module_model(host)
+    if model:
+        return Check("module", OK, model)
+    if is_jetson(host):
+        return Check("module", WARN, "no /proc/device-tree/model",
+                     "in a container, the device tree is hidden: run with the NVIDIA runtime (--runtime nvidia)")
+    return Check("module", SKIP, "no device tree model: not a Jetson")
+
+
+# ------------------------------------------------------------------------------------------- CUDA driver
+def cuda_driver(host: Host) -> dict:
+    """What libcuda says: ``{"loaded", "version" (e.g. 12060), "init", "error", "devices": [...]}``."""
+    return host.memo("cuda_driver", _ask_libcuda if host.live else lambda: dict(_NOT_ASKED))
+
+
+#: what a recorded tree without recorded driver facts says (this machine's driver would be the wrong answer)
+_NOT_ASKED = {"loaded": False, "recorded": True, "error": "not asked: probing a recorded tree"}
+
+
+def _ask_libcuda() -> dict:
+    try:
+        lib = ctypes.CDLL("libcuda.so.1")
+    except OSError as e:
+        return {"loaded": False, "error": f"libcuda.so.1 not found ({e})"}
+    out: dict = {"loaded": True, "path": getattr(lib, "_name", "libcuda.so.1"), "devices": []}
+    v = ctypes.c_int(0)
+    out["version"] = v.value if lib.cuDriverGetVersion(ctypes.byref(v)) == 0 else None
+    rc = lib.cuInit(0)
+    out["init"] = rc
+    if rc != 0:
+        name = ctypes.c_char_p()
+        lib.cuGetErrorName(rc, ctypes.byref(name))
+        out["error"] = f"cuInit returned {name.value.decode() if name.value else 'error'} ({rc})"
+        return out
+    n = ctypes.c_int(0)
+    lib.cuDeviceGetCount(ctypes.byref(n))
+    for i in range(n.value):
+        dev, buf, attr = ctypes.c_int(0), ctypes.create_string_buffer(256), {}
+        lib.cuDeviceGet(ctypes.byref(dev), i)
+        lib.cuDeviceGetName(buf, 256, dev)
+        for key, code in (("cc_major", _CC_MAJOR), ("cc_minor", _CC_MINOR), ("sm_count", _SM_COUNT)):
+            a = ctypes.c_int(0)
+            lib.cuDeviceGetAttribute(ctypes.byref(a), code, dev)
+            attr[key] = a.value
+        out["devices"].append({"name": buf.value.decode(errors="replace"), **attr})
+    return out
+
+
+def cuda_version_str(v: int | None) -> str | None:
+    """12060 -> "12.6" (the encoding of cuDriverGetVersion / CUDART_VERSION: 1000*major + 10*minor)."""
+    return None if v is None else f"{v // 1000}.{(v % 1000) // 10}"
+
+
+def nvrm_version(host: Host) -> str | None:
+    m = re.search(r"Kernel Module\s+([\d.]+)", host.read("/proc/driver/nvidia/version") or "")
+    return m[1] if m else None
+
+
+def gpu_expected(host: Host) -> bool:
+    """A Jetson, or a machine with the NVIDIA kernel module loaded: a missing GPU is then a failure."""
+    return is_jetson(host) or host.exists("/proc/driver/nvidia/version") or host.exists("/dev/nvidia0")
+
+
+def probe_driver(host: Host) -> Check:
+    drv = cuda_driver(host)
+    nvrm = nvrm_version(host)
+    if drv.get("recorded"):
+        return Check("CUDA driver", SKIP, drv["error"])
+    if not drv.get("loaded"):
+        status = FAIL if gpu_expected(host) else SKIP
+        fix = ("in a container, run with --runtime nvidia (NVIDIA Container Toolkit); on the board, reinstall "
+               "JetPack's CUDA driver (sudo apt install --reinstall nvidia-l4t-cuda)") if status == FAIL else None
+        return Check("CUDA driver", status, f"no CUDA driver: {drv.get('error')}", fix)
+    ver = cuda_version_str(drv.get("version"))
+    value = f"CUDA {ver}" + (f", kernel module {nvrm}" if nvrm else "") + f" ({drv.get('path')})"
+    return Check("CUDA driver", OK, value, None, {"cuda": ver, "nvrm": nvrm})
+
+
+def toolkit_version(host: Host) -> tuple[str | None, str]:
+    """(version, where it was read) of the CUDA toolkit under /usr/local/cuda."""
+    text = host.read("/usr/local/cuda/version.json")
+    if text:
+        try:
+            return json.loads(text)["cuda"]["version"], "/usr/local/cuda/version.json"
+        except (ValueError, KeyError, TypeError):
+            pass
+    m = re.search(r"#define\s+CUDART_VERSION\s+(\d+)", host.read("/usr/local/cuda/include/cuda_runtime_api.h") or "")
+    if m:
+        return cuda_version_str(int(m[1])), "/usr/local/cuda/include/cuda_runtime_api.h"
+    return None, "/usr/local/cuda"
+
+
+def probe_toolkit(host: Host) -> Check:
+    ver, where = toolkit_version(host)
+    if ver is None:
+        if is_jetson(host):
+            return Check("CUDA toolkit", WARN, "no CUDA toolkit in /usr/local/cuda (nvcc builds the plugins)",
+                         "sudo apt install nvidia-jetpack (or cuda-toolkit-12-6 on JetPack 6)")
+        return Check("CUDA toolkit", SKIP, "no CUDA toolkit in /usr/local/cuda")
+    drv = cuda_driver(host).get("version")
+    value = f"CUDA {ver} ({where})"
+    major = int(ver.split(".")[0])
+    if drv and major > drv // 1000:
+        return Check("CUDA toolkit", WARN, value + f"; newer than the driver's CUDA {cuda_version_str(drv)}",
+                     "kernels built with this nvcc will not load: use the toolkit of the JetPack release")
+    return Check("CUDA toolkit", OK, value, None, {"version": ver})
+
+
+# ------------------------------------------------------------------------------------------- GPU usable
+def gpu_problem(host: Host) -> tuple[str | None, str | None]:
+    """(reason the GPU is unusable or None, fix) from the driver, then from cuda-python's runtime."""
+    drv = cuda_driver(host)
+    if not drv.get("loaded"):
+        return f"no CUDA driver: {drv.get('error')}", None
+    if drv.get("init") not in (0, None):
+        fix = "see `sudo dmesg | grep -iE 'nvgpu|nvrm'`"
+        if is_jetson(host) and os.getuid() != 0 and not _in_group("video"):
+            fix = "add the user to the video and render groups: sudo usermod -aG video,render $USER; log in again"
+        return f"the CUDA driver refuses to start: {drv.get('error')}", fix
+    if not drv.get("devices"):
+        return "the CUDA driver reports no device", "check that the GPU is enabled (nvpmodel) and visible"
+    from edge.doctor import stack
+
+    rt = stack.cuda_python_runtime(host)
+    if rt.get("error"):
+        return f"the driver works but cuda-python's runtime does not: {rt['error']}", stack.cuda_python_fix(
+            rt.get("bindings"), drv.get("version"))
+    return None, None
+
+
+def _in_group(name: str) -> bool:
+    import grp
+
+    try:
+        return grp.getgrnam(name).gr_gid in os.getgroups()
+    except KeyError:
+        return False
+
+
+def probe_gpu(host: Host) -> Check:
+    if cuda_driver(host).get("recorded"):
+        return Check("GPU", SKIP, cuda_driver(host)["error"])
+    reason, fix = gpu_problem(host)
+    if reason is None:
+        devs = cuda_driver(host)["devices"]
+        d = devs[0]
+        return Check("GPU", OK, f"{d['name']} (sm_{d['cc_major']}{d['cc_minor']}, {d['sm_count']} SMs); "
+                     f"{len(devs)} device(s)", None, {"devices": devs})
+    if not gpu_expected(host) and not cuda_driver(host).get("loaded"):
+        return Check("GPU", SKIP, f"no NVIDIA GPU here ({reason})")
+    return Check("GPU", FAIL, f"unusable: {reason}", fix or "see the CUDA driver line above")

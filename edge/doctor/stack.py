@@ -1,0 +1,211 @@
+"""Probes of the Python stack: TensorRT, cuda-python / pycuda, torch, ONNX Runtime and OpenCV.
+
+These describe the interpreter running the doctor (not ``host.root``). Sources:
+
+- cuda-python's driver requirement: the cuda-bindings installation pages, "Runtime Requirements":
+  13.x needs "Driver: Linux (580.65.06 or later)" (a driver for CUDA 13.0), 12.x "525.60.13 or later"
+  (CUDA 12.0). cuda-bindings links its CUDA runtime statically, so a 13.x binding on JetPack 6's CUDA 12.6
+  driver fails every runtime call with cudaErrorInsufficientDriver (35). The rule checked here: the
+  bindings' major version must not exceed the driver's CUDA major version (``cuDriverGetVersion``).
+- OpenCV's build: ``cv2.getBuildInformation()``, the "Video I/O:" block that opencv/opencv CMakeLists.txt
+  prints with ``status("    GStreamer:" ...)`` ("YES (1.20.3)"/"NO"; OpenCV 3 printed an empty value and
+  ``base: YES (ver ...)`` lines under it) and ``status("    v4l/v4l2:" ...)`` ("YES (linux/videodev2.h)").
+- ONNX Runtime's execution providers: ``onnxruntime.get_available_providers()``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from importlib import metadata
+
+from edge.doctor.core import FAIL, OK, SKIP, WARN, Check, Host
+from edge.doctor.device import cuda_driver, cuda_version_str, gpu_expected, is_jetson
+
+VENV_HINT = ("in a venv, create it with --system-site-packages so that JetPack's packages stay visible")
+
+
+def dist_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _missing_status(host: Host) -> str:
+    """FAIL on a Jetson (JetPack brings it), WARN where a GPU is expected, SKIP on a machine with no GPU."""
+    return FAIL if is_jetson(host) else (WARN if gpu_expected(host) else SKIP)
+
+
+# ------------------------------------------------------------------------------------------- TensorRT
+def probe_tensorrt(host: Host) -> Check:
+    from edge.trt.version import unavailable_reason
+
+    reason = unavailable_reason()
+    if reason:
+        return Check("TensorRT", _missing_status(host), reason,
+                     f"on a Jetson: sudo apt install python3-libnvinfer ({VENV_HINT}); elsewhere NVIDIA's TensorRT "
+                     "wheel for the machine's CUDA")
+    import tensorrt as trt
+
+    return Check("TensorRT", OK, f"TensorRT {trt.__version__} ({trt.__file__})", None, {"version": trt.__version__})
+
+
+# ------------------------------------------------------------------------------------------- cuda-python
+def cuda_python_runtime(host: Host) -> dict:
+    """What cuda-python's runtime says: bindings version, bundled runtime version, device count or error."""
+    def _ask() -> dict:
+        bindings = dist_version("cuda-bindings") or dist_version("cuda-python")
+        try:
+            try:
+                from cuda.bindings import runtime as rt
+            except ImportError:
+                from cuda import cudart as rt  # cuda-python < 12.6
+        except ImportError as e:
+            return {"installed": False, "bindings": bindings, "error": None, "import_error": str(e)}
+        out: dict = {"installed": True, "bindings": bindings, "error": None}
+        err, ver = rt.cudaRuntimeGetVersion()
+        out["runtime"] = cuda_version_str(ver) if int(err) == 0 else None
+        err, count = rt.cudaGetDeviceCount()
+        if int(err) != 0:
+            out["error"] = f"cudaGetDeviceCount returned {getattr(err, 'name', err)} ({int(err)})"
+        out["devices"] = count if int(err) == 0 else 0
+        return out
+    return host.memo("cuda_python_runtime", _ask if host.live else lambda: {"recorded": True, "error": None})
+
+
+def bindings_driver_problem(bindings: str | None, driver: int | None) -> str | None:
+    """Why cuda-bindings ``bindings`` ("13.0.1") cannot run on a driver for CUDA ``driver`` (12060), or None."""
+    if not bindings or driver is None:
+        return None
+    major = int(bindings.split(".")[0])
+    if major > driver // 1000:
+        need = "580.65.06" if major == 13 else f"one for CUDA {major}.0"
+        return (f"cuda-python {bindings} needs a driver for CUDA {major}.x (Linux {need} or later); this driver "
+                f"supports CUDA {cuda_version_str(driver)}")
+    return None
+
+
+def cuda_python_fix(bindings: str | None, driver: int | None) -> str:
+    """The pip line that gives cuda-python of the driver's CUDA major version."""
+    if driver is None:
+        return "pip install 'edge[trt]' (cuda-python of the machine's CUDA major version)"
+    major, minor = driver // 1000, (driver % 1000) // 10
+    return f"pip install 'cuda-python>={major}.{minor},<{major + 1}' (the driver's CUDA {major}.{minor})"
+
+
+def probe_cuda_python(host: Host) -> Check:
+    cp, cb, pyc = dist_version("cuda-python"), dist_version("cuda-bindings"), dist_version("pycuda")
+    drv = cuda_driver(host)
+    parts = [f"cuda-python {cp}" if cp else "cuda-python not installed"]
+    if cb and cb != cp:
+        parts.append(f"cuda-bindings {cb}")
+    parts.append(f"pycuda {pyc}" if pyc else "pycuda not installed")
+    rt = cuda_python_runtime(host)
+    if rt.get("runtime"):
+        parts.append(f"bundled CUDA runtime {rt['runtime']}")
+    value = ", ".join(parts)
+    detail = {"cuda_python": cp, "cuda_bindings": cb, "pycuda": pyc, "runtime": rt.get("runtime")}
+    if not (cp or cb or pyc):
+        return Check("cuda-python", _missing_status(host), value + " (the TensorRT runner needs one of them)",
+                     cuda_python_fix(None, drv.get("version")), detail)
+    problem = bindings_driver_problem(cb or cp, drv.get("version"))
+    if problem:
+        return Check("cuda-python", FAIL, f"{value}: {problem}", cuda_python_fix(cb or cp, drv.get("version")), detail)
+    if (cb or cp) and drv.get("version") is None:
+        return Check("cuda-python", SKIP, f"{value}; no CUDA driver to check the major version against", None, detail)
+    return Check("cuda-python", OK, value + (f"; matches the driver's CUDA {cuda_version_str(drv['version'])}"
+                                             if drv.get("version") else ""), None, detail)
+
+
+# ------------------------------------------------------------------------------------------- torch
+def probe_torch(host: Host) -> Check:
+    try:
+        torch = importlib.import_module("torch")
+    except Exception as e:  # noqa: BLE001 - an import that fails (ABI, numpy) is the finding
+        return Check("torch", FAIL, f"does not import: {type(e).__name__}: {e}",
+                     "reinstall torch (on a Jetson: NVIDIA's wheel for the JetPack release)")
+    cuda = torch.version.cuda
+    detail = {"version": torch.__version__, "cuda": cuda}
+    if cuda is None:
+        value = f"torch {torch.__version__}, CPU-only build"
+        if is_jetson(host):
+            return Check("torch", WARN, value, "install NVIDIA's torch wheel for this JetPack release (the PyPI "
+                         f"aarch64 wheel has no Jetson CUDA); {VENV_HINT}", detail)
+        return Check("torch", OK, value, None, detail)
+    avail = bool(torch.cuda.is_available())
+    detail["cuda_available"] = avail
+    value = f"torch {torch.__version__}, built for CUDA {cuda}, GPU {'usable' if avail else 'not usable'}"
+    if not avail and (is_jetson(host) or gpu_expected(host)):
+        drv = cuda_driver(host).get("version")
+        why = f" (the driver supports CUDA {cuda_version_str(drv)})" if drv else ""
+        return Check("torch", WARN, value + why, "use a torch built for the driver's CUDA (NVIDIA's JetPack wheel)",
+                     detail)
+    return Check("torch", OK, value, None, detail)
+
+
+# ------------------------------------------------------------------------------------------- ONNX Runtime
+def probe_onnxruntime(host: Host) -> Check:
+    cpu, gpu = dist_version("onnxruntime"), dist_version("onnxruntime-gpu")
+    if not (cpu or gpu):
+        try:
+            importlib.import_module("onnxruntime")  # JetPack images may ship it without pip metadata
+        except ImportError:
+            return Check("onnxruntime", SKIP, "not installed", "pip install 'edge[onnx]' (on a Jetson: an "
+                         "onnxruntime-gpu wheel built for JetPack)")
+    ort = importlib.import_module("onnxruntime")
+    providers = list(ort.get_available_providers())
+    value = f"onnxruntime {ort.__version__}, providers {', '.join(providers)}"
+    detail = {"onnxruntime": cpu, "onnxruntime_gpu": gpu, "providers": providers}
+    if cpu and gpu:
+        return Check("onnxruntime", WARN, value + f" (both onnxruntime {cpu} and onnxruntime-gpu {gpu} installed)",
+                     "the two share one module and the last one installed wins: pip uninstall -y onnxruntime, "
+                     "then reinstall onnxruntime-gpu", detail)
+    if is_jetson(host) and "CUDAExecutionProvider" not in providers:
+        return Check("onnxruntime", WARN, value + " (no CUDA provider: ONNX Runtime runs on the CPU)",
+                     "install an onnxruntime-gpu wheel built for this JetPack release", detail)
+    return Check("onnxruntime", OK, value, None, detail)
+
+
+# ------------------------------------------------------------------------------------------- OpenCV
+def parse_videoio(build_info: str) -> dict[str, str]:
+    """The "Video I/O:" block of ``cv2.getBuildInformation()`` as ``{"GStreamer": "YES (1.20.3)", ...}``."""
+    out: dict[str, str] = {}
+    inside, parent = False, None
+    for line in build_info.splitlines():
+        if re.match(r"^\s{2}Video I/O:", line):
+            inside = True
+            continue
+        if not inside:
+            continue
+        if re.match(r"^\s{0,3}\S", line):  # the next top-level section
+            break
+        m = re.match(r"^(\s+)([^:]+):\s*(.*)$", line)
+        if not m:
+            continue
+        depth, key, val = len(m[1]), m[2].strip(), m[3].strip()
+        if depth <= 4:
+            out[key], parent = val, key
+        elif parent and not out.get(parent) and val.startswith("YES"):
+            out[parent] = f"YES ({key} {val[3:].strip(' ()')})"  # OpenCV 3: "GStreamer:" then "base: YES (ver ..)"
+    return out
+
+
+def probe_opencv(host: Host) -> Check:
+    try:
+        cv2 = importlib.import_module("cv2")
+    except ImportError:
+        return Check("OpenCV", SKIP, "not installed", "pip install 'edge[vision]' (on a Jetson: JetPack's OpenCV, "
+                     f"built with GStreamer; {VENV_HINT})")
+    except Exception as e:  # noqa: BLE001 - e.g. "_ARRAY_API not found" (numpy ABI)
+        return Check("OpenCV", FAIL, f"does not import: {type(e).__name__}: {e}",
+                     "a pip OpenCV built for another numpy shadows the system one: pip uninstall opencv-python "
+                     "opencv-python-headless")
+    vio = parse_videoio(cv2.getBuildInformation())
+    gst, v4l = vio.get("GStreamer", "NO") or "NO", vio.get("v4l/v4l2", "NO") or "NO"
+    value = f"OpenCV {cv2.__version__} ({cv2.__file__}): GStreamer {gst}, V4L2 {v4l}, FFMPEG {vio.get('FFMPEG', 'NO')}"
+    detail = {"version": cv2.__version__, "path": cv2.__file__, "videoio": vio}
+    if not gst.startswith("YES") and is_jetson(host):
+        return Check("OpenCV", WARN, value, "csi:// and hardware RTSP need GStreamer: pip uninstall opencv-python "
+                     f"opencv-python-headless, then use JetPack's OpenCV ({VENV_HINT})", detail)
+    return Check("OpenCV", OK, value, None, detail)
