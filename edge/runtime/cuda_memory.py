@@ -7,13 +7,15 @@ synchronisation, events for device-side timing and, with cuda-python, CUDA-graph
 ``cuda_api(None)`` picks cuda-python (``cuda.bindings.runtime``; NVIDIA's own TensorRT samples use it),
 else pycuda when that is what the user has installed. Every CUDA error becomes RuntimeBackendError
 naming the call; on a machine with no GPU/driver the first call fails with ``cudaErrorInsufficientDriver``
-(or ``cudaErrorNoDevice``), which ``gpu_unavailable_reason()`` reports.
+(or ``cudaErrorNoDevice``); ``gpu_status()`` says why with the real cause (for example a cuda-python 13
+whose runtime needs a newer driver than JetPack 6's CUDA 12.6) and the fix.
 """
 
 from __future__ import annotations
 
 import abc
 import ctypes
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -242,11 +244,89 @@ def cuda_api(kind: str | None = None) -> CudaApi:
         raise DependencyError(f"device-memory layer '{kind}' does not import: {e}") from e
 
 
+# Oldest driver branch each CUDA runtime major version runs on (CUDA Toolkit release notes, "CUDA Toolkit and
+# Minimum Required Driver Version for CUDA Minor Version Compatibility": 13.x >= 580, 12.x >= 525, 11.x >= 450).
+MIN_DRIVER = {13: 580, 12: 525, 11: 450}
+_ERR_INSUFFICIENT_DRIVER, _ERR_NO_DEVICE = 35, 100  # cudaError_t values (driver_types.h)
+
+
+@dataclass(frozen=True)
+class GpuStatus:
+    """Whether CUDA is usable here and, when not, the real reason and its fix (one line each).
+
+    ``driver_cuda`` is the CUDA version the installed driver supports (``cudaDriverGetVersion``: "12.6"
+    on JetPack 6), ``runtime_cuda`` the CUDA runtime cuda-python carries, ``bindings`` cuda-python's version.
+    """
+
+    usable: bool
+    reason: str | None = None
+    fix: str | None = None
+    device_count: int = 0
+    driver_cuda: str | None = None
+    runtime_cuda: str | None = None
+    bindings: str | None = None
+
+
+def _cuda_version(v: int | None) -> str | None:
+    return f"{v // 1000}.{(v % 1000) // 10}" if v else None
+
+
+def _bindings_version() -> str | None:
+    from importlib import metadata
+
+    for dist in ("cuda-python", "cuda-bindings"):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def gpu_status(rt: Any = None, bindings: str | None = None) -> GpuStatus:
+    """Probe CUDA through cuda-python and say why it is unusable, with the fix (used by the test markers,
+    the engine manifest and ``edge doctor``).
+
+    Args:
+        rt: the ``cuda.bindings.runtime`` module (None: import it); tests pass recorded machine descriptions.
+        bindings: cuda-python's version (None: read from the installed distribution).
+    """
+    if rt is None:
+        try:
+            rt = CudaPythonApi().rt
+        except Exception as e:  # noqa: BLE001 - not installed, or its native part does not load
+            return GpuStatus(False, f"cuda-python does not import ({e})", "pip install 'edge[trt]' (cuda-python "
+                             "of the CUDA major version of this driver: 12.6.x on JetPack 6, 13.0.x on JetPack 7)")
+        bindings = bindings or _bindings_version()
+    err, count = rt.cudaGetDeviceCount()
+    _, drv = rt.cudaDriverGetVersion()  # 0 when no driver is loaded
+    _, run = rt.cudaRuntimeGetVersion()
+    facts = {"driver_cuda": _cuda_version(drv), "runtime_cuda": _cuda_version(run), "bindings": bindings}
+    if int(err) == 0 and count and count > 0:
+        return GpuStatus(True, device_count=int(count), **facts)
+    if int(err) == _ERR_INSUFFICIENT_DRIVER:
+        return GpuStatus(False, *_driver_reason(drv, run, bindings), **facts)
+    if int(err) == _ERR_NO_DEVICE or (int(err) == 0 and not count):
+        return GpuStatus(False, "the driver sees no CUDA device (cudaErrorNoDevice)", "check CUDA_VISIBLE_DEVICES "
+                         "and that the GPU is present (nvidia-smi; on a Jetson: the user is in the 'video' group)",
+                         **facts)
+    return GpuStatus(False, f"cudaGetDeviceCount failed: {getattr(err, 'name', err)} ({int(err)})",
+                     "see the CUDA runtime error list; reboot if the driver was just updated", **facts)
+
+
+def _driver_reason(drv: int, run: int, bindings: str | None) -> tuple[str, str]:
+    """(reason, fix) for cudaErrorInsufficientDriver: no driver, or a driver older than cuda-python's runtime."""
+    if not drv:
+        return ("no NVIDIA driver is loaded on this machine (cudaGetDeviceCount: cudaErrorInsufficientDriver, "
+                "cudaDriverGetVersion: 0)", "run on a machine with an NVIDIA GPU and its driver (a Jetson with JetPack)")
+    d, r = _cuda_version(drv), _cuda_version(run)
+    need = MIN_DRIVER.get(run // 1000)
+    what = f"cuda-python {bindings or '?'} (CUDA runtime {r})"
+    needs = f"needs driver >= {need}" if need else f"needs a driver of CUDA {r} or later"
+    return (f"{what} {needs}; this driver is CUDA {d} (cudaErrorInsufficientDriver)",
+            f"install cuda-python {d}.x: pip install 'cuda-python=={d}.*'")
+
+
 def gpu_unavailable_reason() -> str | None:
-    """None when a CUDA device is usable through cuda-python, else why not (for skips and errors)."""
-    try:
-        api = CudaPythonApi()
-        count = api._check(api.rt.cudaGetDeviceCount(), "cudaGetDeviceCount")
-    except Exception as e:  # noqa: BLE001 - any failure means "no usable GPU"
-        return f"no usable CUDA device: {e}"
-    return None if count and count > 0 else "no CUDA device found"
+    """None when a CUDA device is usable through cuda-python, else the reason and its fix (for skips, errors)."""
+    st = gpu_status()
+    return None if st.usable else f"{st.reason}. Fix: {st.fix}"

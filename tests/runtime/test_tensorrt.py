@@ -131,3 +131,44 @@ def test_shape_outside_profile_and_bad_engine(small_engine, tmp_path):
         TensorRTRunner(bad, plugins=False, allow_mismatch=True).activate()  # past the manifest check
     with TensorRTRunner(small_engine) as r:
         assert r.manifest is not None and r.manifest["mismatches"] == []
+
+
+# ---------------------------------------------------------------- why the GPU is unusable (recorded machines)
+class RecordedRuntime:
+    """``cuda.bindings.runtime`` answering as a recorded machine did; a name the real module lacks fails."""
+
+    def __init__(self, count_err: str, count: int, driver: int, runtime: int):
+        from cuda.bindings import runtime as rt
+
+        self._rt, self._answers = rt, {"cudaGetDeviceCount": (getattr(rt.cudaError_t, count_err), count),
+                                       "cudaDriverGetVersion": (rt.cudaError_t.cudaSuccess, driver),
+                                       "cudaRuntimeGetVersion": (rt.cudaError_t.cudaSuccess, runtime)}
+
+    def __getattr__(self, name):
+        getattr(self._rt, name)  # AttributeError for a name the real bindings do not have
+        return lambda: self._answers[name]
+
+
+@pytest.mark.skipif(not has_module("cuda.bindings"), reason="needs cuda-python (its error enum) installed")
+def test_gpu_status_says_the_real_reason():
+    from edge.runtime.cuda_memory import gpu_status
+
+    # JetPack 6 (driver of CUDA 12.6) with cuda-python 13.0 from PyPI: error 35, the reason is the pairing
+    st = gpu_status(RecordedRuntime("cudaErrorInsufficientDriver", 0, 12060, 13000), bindings="13.0.1")
+    assert not st.usable and st.driver_cuda == "12.6" and st.runtime_cuda == "13.0"
+    assert st.reason.startswith("cuda-python 13.0.1 (CUDA runtime 13.0) needs driver >= 580; this driver is CUDA 12.6")
+    assert st.fix == "install cuda-python 12.6.x: pip install 'cuda-python==12.6.*'"
+    # no driver at all (this CPU machine)
+    st = gpu_status(RecordedRuntime("cudaErrorInsufficientDriver", 0, 0, 13000), bindings="13.0.1")
+    assert "no NVIDIA driver is loaded" in st.reason and st.driver_cuda is None
+    # the good pairing on JetPack 6 and an Orin: usable
+    st = gpu_status(RecordedRuntime("cudaSuccess", 1, 12060, 12060), bindings="12.6.2")
+    assert st.usable and st.device_count == 1 and st.reason is None
+    st = gpu_status(RecordedRuntime("cudaErrorNoDevice", 0, 12060, 12060), bindings="12.6.2")
+    assert not st.usable and "no CUDA device" in st.reason
+
+
+def test_gpu_unavailable_reason_here_is_the_real_one():
+    reason = gpu_unavailable_reason()
+    if reason is not None:  # this machine: the cause and the fix, not just "no GPU"
+        assert "Fix:" in reason and ("driver" in reason or "cuda-python" in reason or "device" in reason)
