@@ -109,7 +109,7 @@ def _ask_libcuda() -> dict:
     try:
         lib = ctypes.CDLL("libcuda.so.1")
     except OSError as e:
-        return {"loaded": False, "error": f"libcuda.so.1 not found ({e})"}
+        return {"loaded": False, "error": str(e)}  # "libcuda.so.1: cannot open shared object file: ..."
     out: dict = {"loaded": True, "path": getattr(lib, "_name", "libcuda.so.1"), "devices": []}
     v = ctypes.c_int(0)
     out["version"] = v.value if lib.cuDriverGetVersion(ctypes.byref(v)) == 0 else None

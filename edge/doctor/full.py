@@ -1,0 +1,218 @@
+"""``edge doctor --full``: the on-device steps after the checks, each with a timeout, and ONE report file.
+
+Steps, in order (a step whose needs are not met is SKIP with the reason, never run and never OK):
+
+=========  ===============================================================  ============  =========
+step       command (from the repository root)                               needs         timeout
+=========  ===============================================================  ============  =========
+build      ``bash scripts/build_plugins.sh`` (CPU reference, CUDA kernels,   source, cmake  240 s
+           TensorRT plugins, then ctest)
+harness    the CUDA kernel harness against the CPU references                source, GPU    90 s
+tests      ``python -m pytest -m "needs_gpu or needs_trt"``                  source, GPU    180 s
+           (the marker of what exists)                                      or TensorRT
+bench      ``python scripts/bench_plugins.py --quick --json <file>``        source, GPU,   60 s
+                                                                            TensorRT
+=========  ===============================================================  ============  =========
+
+The timeouts add up to 570 s and no step may run past the whole budget (:data:`BUDGET_S`), so the run ends
+within 10 minutes on an Orin Nano. The report is one Markdown file: the checks, a table of the steps
+(status, seconds, reason), each step's output tail, and the whole report as a JSON block at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edge.doctor.core import FAIL, OK, SKIP, Check
+
+BUDGET_S = 570
+TAIL_CHARS = 4000
+#: where the CUDA kernel harness may live (the first one present is run), relative to the repository root
+HARNESS_CANDIDATES = ("scripts/run_kernel_harness.sh", "scripts/kernel_harness.sh", "scripts/kernel_harness.py")
+
+
+@dataclass
+class Step:
+    """One ``--full`` step: what to run, what it needs, how long it may take."""
+
+    name: str
+    argv: list[str]
+    timeout_s: int
+    needs: tuple[str, ...] = ()
+    env: dict = field(default_factory=dict)
+
+
+def repo_root() -> Path | None:
+    """The source checkout edge runs from (scripts/ and tests/ beside the package), or None."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "scripts" / "build_plugins.sh").is_file() and (root / "tests").is_dir() else None
+
+
+def default_steps(checks: list[Check], repo: Path | None, out_dir: Path) -> list[Step]:
+    """The four steps, with the pytest marker of what this machine has (GPU, TensorRT)."""
+    ok = {c.name for c in checks if c.status == OK}
+    markers = [m for m, have in (("needs_gpu", "GPU" in ok), ("needs_trt", "TensorRT" in ok)) if have]
+    harness = next((h for h in HARNESS_CANDIDATES if repo and (repo / h).is_file()), None)
+    harness_argv = (["bash", harness] if harness and harness.endswith(".sh") else
+                    [sys.executable, harness] if harness else ["<CUDA kernel harness: not in this checkout>"])
+    return [
+        Step("build", ["bash", "scripts/build_plugins.sh"], 240, ("source", "cmake"),
+             {"JOBS": str(os.cpu_count() or 2)}),
+        Step("harness", harness_argv, 90, ("source", "gpu", "harness")),
+        Step("tests", [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-m",
+                       " or ".join(markers) or "needs_gpu or needs_trt"], 180, ("source", "gpu_or_trt")),
+        Step("bench", [sys.executable, "scripts/bench_plugins.py", "--quick", "--json",
+                       str(out_dir / "bench_plugins.json")], 60, ("source", "gpu", "trt")),
+    ]
+
+
+def unmet(step: Step, checks: list[Check], repo: Path | None) -> str | None:
+    """Why ``step`` cannot run here (the reason of its SKIP line), or None."""
+    by = {c.name: c for c in checks}
+
+    def reason(name: str) -> str:
+        c = by.get(name)
+        return f"{name} {c.status}: {c.value}" if c else f"{name} not checked"
+
+    for need in step.needs:
+        if need == "source" and repo is None:
+            return "not a source checkout: --full runs the repository's scripts/ and tests/"
+        if need == "cmake" and shutil.which("cmake") is None:
+            return "cmake is not installed (sudo apt install cmake)"
+        if need == "harness" and not any(repo and (repo / h).is_file() for h in HARNESS_CANDIDATES):
+            return "the CUDA kernel harness is not in this checkout"
+        if need == "gpu" and by.get("GPU", Check("GPU", SKIP)).status != OK:
+            return f"needs a usable CUDA GPU ({reason('GPU')})"
+        if need == "trt" and by.get("TensorRT", Check("TensorRT", SKIP)).status != OK:
+            return f"needs TensorRT ({reason('TensorRT')})"
+        if need == "gpu_or_trt" and not any(by.get(n, Check(n, SKIP)).status == OK for n in ("GPU", "TensorRT")):
+            return f"needs a usable CUDA GPU or TensorRT ({reason('GPU')}; {reason('TensorRT')})"
+    return None
+
+
+def run_command(argv: list[str], cwd: Path, timeout_s: float, env: dict | None = None) -> tuple[int | None, str]:
+    """(exit status or None on timeout, stdout+stderr); on timeout the whole process group is killed."""
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            errors="replace", start_new_session=True, env={**os.environ, **(env or {})})
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+        return proc.returncode, out
+    except subprocess.TimeoutExpired:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                out, _ = proc.communicate(timeout=5)
+                return None, out
+            except subprocess.TimeoutExpired:
+                continue
+        out, _ = proc.communicate()
+        return None, out
+
+
+def judge(step: Step, rc: int | None, out: str, timeout_s: float) -> tuple[str, str]:
+    """(status, reason) of a step that ran: pytest's and bench_plugins' exit codes read as they document."""
+    if rc is None:
+        return FAIL, f"timed out after {timeout_s:.0f} s"
+    if step.name == "tests":
+        counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|skipped|errors?|deselected)", out)}
+        line = ", ".join(f"{v} {k}" for k, v in counts.items()) or f"pytest exit {rc}"
+        if rc == 5 or (rc == 0 and not counts.get("passed")):
+            return SKIP, f"no device test ran ({line})"
+        return (OK, line) if rc == 0 else (FAIL, line)
+    if step.name == "bench" and rc == 2:
+        return SKIP, "bench_plugins measured nothing (exit 2: no TensorRT)"
+    return (OK, "exit 0") if rc == 0 else (FAIL, f"exit {rc}")
+
+
+def run_steps(checks: list[Check], steps: list[Step], repo: Path | None, budget_s: float = BUDGET_S) -> list[dict]:
+    """Run each step whose needs are met, within its timeout and the remaining budget; one dict per step."""
+    start, results = time.monotonic(), []
+    for step in steps:
+        rec = {"name": step.name, "command": " ".join(step.argv), "timeout_s": step.timeout_s, "seconds": 0.0,
+               "output_tail": ""}
+        why = unmet(step, checks, repo)
+        left = budget_s - (time.monotonic() - start)
+        if why is None and left < 10:
+            why = f"no time left in the {budget_s:.0f} s budget"
+        if why is not None:
+            results.append({**rec, "status": SKIP, "reason": why})
+            continue
+        t0, timeout = time.monotonic(), int(min(step.timeout_s, left))
+        rc, out = run_command(step.argv, repo, timeout, step.env)
+        status, reason = judge(step, rc, out, timeout)
+        results.append({**rec, "timeout_s": timeout, "status": status, "reason": reason, "exit_code": rc,
+                        "seconds": round(time.monotonic() - t0, 1), "output_tail": out[-TAIL_CHARS:]})
+    return results
+
+
+def attach_bench_result(results: list[dict], out_dir: Path) -> None:
+    """Put bench_plugins' JSON (when it wrote one) into its step's record."""
+    path = out_dir / "bench_plugins.json"
+    for r in results:
+        if r["name"] == "bench" and path.is_file():
+            try:
+                r["result"] = json.loads(path.read_text())
+            except ValueError as e:
+                r["result_error"] = f"unreadable {path}: {e}"
+
+
+def run_full(checks: list[Check], host, report_path: str | Path | None = None, only: list[str] | None = None,
+             budget_s: float = BUDGET_S) -> tuple[dict, Path]:
+    """Run the steps (``only``: a subset by name), write the report file; (report document, its path).
+
+    Raises:
+        InputError: ``only`` names a step that does not exist.
+    """
+    from edge.doctor import report
+    from edge.errors import InputError
+    from edge.io import write_text
+
+    repo = repo_root()
+    with tempfile.TemporaryDirectory(prefix="edge-doctor-") as tmp:
+        steps = default_steps(checks, repo, Path(tmp))
+        names = [s.name for s in steps]
+        if only is not None:
+            bad = [n for n in only if n not in names]
+            if bad:
+                raise InputError(f"unknown --full step(s) {bad}; the steps are {', '.join(names)}")
+            steps = [s for s in steps if s.name in only]
+        results = run_steps(checks, steps, repo, budget_s)
+        attach_bench_result(results, Path(tmp))
+    doc = report(checks, host, results)
+    path = Path(report_path) if report_path else Path(
+        f"edge-doctor-{doc['host'] or 'host'}-{time.strftime('%Y%m%d-%H%M%S')}.md")
+    write_text(path, markdown(doc))
+    return doc, path
+
+
+def markdown(doc: dict) -> str:
+    """The report file: checks, steps, output tails, and the whole document as JSON."""
+    from edge.io import markdown_table
+
+    esc = lambda s: str(s if s is not None else "").replace("|", "\\|").replace("\n", " ")  # noqa: E731
+    out = [f"# edge doctor --full: {doc['host']} ({doc['machine']}), {doc['time']}", "",
+           f"edge {doc['edge_version']}, Python {doc['python']}, exit code {doc['exit_code']}, "
+           f"summary {doc['summary']}", "", "## Checks", "",
+           markdown_table([{"status": c["status"], "check": esc(c["name"]), "value": esc(c["value"]),
+                            "fix": esc(c["fix"])} for c in doc["checks"]]), "## Steps", "",
+           markdown_table([{"step": s["name"], "status": s["status"], "seconds": s["seconds"],
+                            "timeout_s": s["timeout_s"], "reason": esc(s["reason"]), "command": esc(s["command"])}
+                           for s in doc.get("steps", [])])]
+    for s in doc.get("steps", []):
+        if s["output_tail"]:
+            out += [f"### {s['name']}: output tail", "", "```", s["output_tail"].rstrip(), "```", ""]
+    out += ["## JSON", "", "```json", json.dumps(doc, indent=2, default=str), "```", ""]
+    return "\n".join(out)
