@@ -57,11 +57,20 @@ def gumbel_mask(p: Tensor, temperature: float) -> Tensor:
 
 
 def grid_prior(shape, grid: int, device=None, dtype=torch.float32) -> Tensor:
-    """Tensor[1, 1, H, W] with ones at ``[::grid, ::grid]`` (top-left anchored); grid 0 means none."""
-    g = torch.zeros(1, 1, *shape[-2:], device=device, dtype=dtype)
-    if grid:
-        g[..., ::grid, ::grid] = 1
-    return g
+    """Tensor[1, 1, H, W] with ones at ``[::grid, ::grid]`` (top-left anchored); grid 0 means none.
+
+    Built as ``(arange(H) % grid == 0) & (arange(W) % grid == 0)`` rather than a strided assignment: with a
+    symbolic H/W the exporter turns ``g[..., ::grid, ::grid] = 1`` into ScatterND nodes carrying
+    ``reduction="none"``, which TensorRT 10.3's parser rejects for the attribute's mere presence
+    (onnx/onnx-tensorrt 10.1-GA onnxOpImporters.cpp, ScatterND importer; fixed in 10.9 per TensorRT's
+    CHANGELOG). Range/Mod/Equal/And/Cast are accepted by every targeted release.
+    """
+    h, w = shape[-2:]
+    if not grid:
+        return torch.zeros(1, 1, h, w, device=device, dtype=dtype)
+    rows = torch.remainder(torch.arange(h, device=device), grid) == 0
+    cols = torch.remainder(torch.arange(w, device=device), grid) == 0
+    return (rows[:, None] & cols[None, :]).to(dtype)[None, None]
 
 
 class MaskHead(nn.Module):
