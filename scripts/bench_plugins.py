@@ -215,7 +215,9 @@ def build_engine(trt, model, logger):
     blob = builder.build_serialized_network(network, builder.create_builder_config())
     if blob is None:
         raise RuntimeError("engine build failed (see the TensorRT log)")
-    return trt.Runtime(logger).deserialize_cuda_engine(blob)
+    from edge.trt.engine import EngineFromBytes
+
+    return EngineFromBytes(bytes(blob), name="bench_plugins engine")()  # edge's one loading path
 
 
 def time_engine(engine, feeds, iters, warmup):

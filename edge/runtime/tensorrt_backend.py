@@ -20,9 +20,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edge._lazy import lazy_import
-from edge.errors import EngineError, InputError, PluginError, RuntimeBackendError
+from edge.errors import EngineError, InputError, RuntimeBackendError
 from edge.runtime.base import Runner, TensorMeta, backends, check_feed
 from edge.runtime.cuda_memory import CudaApi, cuda_api
+from edge.trt.engine import EngineFromBytes, EngineFromPath, resolve_plugin_library
+
+__all__ = ["TensorRTRunner", "dims", "resolve_plugin_library", "trt_dtype_to_numpy"]
 
 if TYPE_CHECKING:  # mypy checks the calls against tensorrt-stubs (see docs); at run time: lazy
     import tensorrt as trt
@@ -44,57 +47,6 @@ def trt_dtype_to_numpy(dtype: Any) -> np.dtype:
 def dims(d: Any) -> tuple[int, ...]:
     """A TensorRT ``Dims`` (or any sequence) as a tuple of ints (-1 = dynamic)."""
     return tuple(int(d[i]) for i in range(len(d)))
-
-
-def resolve_plugin_library(plugins: Any) -> tuple[Path | None, str | None]:
-    """The plugin library to load, or None with the reason (no TensorRT needed).
-
-    ``plugins``: False = none; a path = that library (PluginError if missing); None = the one
-    ``edge.trt.plugins.library_path()`` finds (EDGE_PLUGIN_LIB, package, build tree), and none when it
-    finds nothing: the engine may not use plugins (if it does, deserialisation fails with this reason).
-    """
-    if plugins is False:
-        return None, "plugin loading disabled"
-    if plugins not in (None, True):
-        path = Path(os.fspath(plugins))
-        if not path.is_file():
-            raise PluginError(f"plugin library '{path}' does not exist. Fix: build it (bash scripts/build_plugins.sh)")
-        return path, None
-    try:
-        from edge.trt.plugins import library_path
-    except ImportError as e:
-        return None, f"edge.trt.plugins is not available ({e})"
-    try:
-        return library_path(), None
-    except PluginError as e:
-        return None, str(e)
-
-
-def load_plugin_library(path: Path) -> None:
-    """Register the library's creators with TensorRT (through edge.trt.plugins, which checks them)."""
-    try:
-        from edge.trt.plugins import load
-    except ImportError:
-        if trt.get_plugin_registry().load_library(str(path)) is None:
-            raise PluginError(f"TensorRT could not load the plugin library {path} (see the TensorRT log)") from None
-        return
-    load(path)
-
-
-def check_engine_manifest(engine: Path, allow_mismatch: bool, plugin: Path | None) -> dict:
-    """``edge.trt.manifest.check_manifest`` for ``engine`` (ManifestError on a mismatch or no manifest)."""
-    from edge.trt.manifest import check_manifest
-
-    return check_manifest(engine, allow_mismatch=allow_mismatch, plugin_paths=[str(plugin)] if plugin else [])
-
-
-def _logger() -> "trt.ILogger":
-    """The process-wide TensorRT logger (TensorRT expects one): edge.trt's when available."""
-    try:
-        from edge.trt.loaders import get_logger
-    except ImportError:
-        return trt.Logger(trt.Logger.WARNING)
-    return get_logger()
 
 
 @backends.register("tensorrt")
@@ -146,20 +98,17 @@ class TensorRTRunner(Runner):
             raise
 
     def _activate(self) -> None:
-        plugin, plugin_note = resolve_plugin_library(self.plugins)
-        if isinstance(self.source, Path):  # bytes (just built in memory) have no manifest
-            if not self.source.is_file():
-                raise EngineError(f"engine file '{self.source}' does not exist")
-            self.manifest = check_engine_manifest(self.source, self.allow_mismatch, plugin)
-        data = self.source if isinstance(self.source, bytes) else self.source.read_bytes()
-        if plugin is not None:
-            load_plugin_library(plugin)
-        self._runtime = trt.Runtime(_logger())
-        self.engine = self._runtime.deserialize_cuda_engine(data)
-        if self.engine is None:
-            hint = f" (plugin library not loaded: {plugin_note})" if plugin_note else ""
-            raise EngineError(f"TensorRT could not deserialise '{self.name}'{hint}. An engine runs only with the "
-                              "TensorRT version and GPU it was built for. Fix: rebuild it on this device")
+        """Deserialise through edge.trt.engine (manifest check, plugins, runtime flags), then set up I/O."""
+        loader: EngineFromPath | EngineFromBytes
+        if isinstance(self.source, Path):
+            loader = EngineFromPath(self.source, plugins=self.plugins, allow_mismatch=self.allow_mismatch)
+            self.engine = loader()
+            self.manifest = loader.manifest
+        else:  # bytes (just built in memory) have no manifest: no host code allowed
+            plugin, note = resolve_plugin_library(self.plugins)
+            loader = EngineFromBytes(self.source, None, [plugin] if plugin else [], note, name=self.name)
+            self.engine = loader()
+        self._runtime = loader.runtime
         self.api = cuda_api(self.memory_kind)
         self.stream = self.api.stream_create()
         self.context = self.engine.create_execution_context()

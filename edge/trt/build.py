@@ -1,5 +1,5 @@
-"""``build_engine``: ONNX (+ plugin library, + recipe shapes) -> plan file + sidecar manifest, and
-``load_engine``: manifest check, plugin loading, deserialisation.
+"""``build_engine``: ONNX (+ plugin library, + recipe shapes) -> plan file + sidecar manifest, verified by
+deserialising it through the one loading path (``edge.trt.engine.EngineFromPath``), as trtexec does.
 """
 
 from __future__ import annotations
@@ -8,24 +8,18 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from edge._lazy import lazy_import
 from edge.errors import EngineError
+from edge.trt.engine import EngineFromPath
 from edge.trt.loaders import (
     BuildOptions,
     CreateConfig,
     EngineFromNetwork,
     NetworkFromOnnx,
     SaveEngine,
-    get_logger,
 )
-from edge.trt.manifest import check_manifest, make_manifest, write_manifest
-
-if TYPE_CHECKING:
-    import tensorrt as trt
-else:
-    trt = lazy_import("tensorrt", feature="building TensorRT engines")
+from edge.trt.manifest import make_manifest, write_manifest
 
 
 @dataclass
@@ -37,13 +31,15 @@ class BuildResult:
 
 
 def build_engine(onnx_path: str | os.PathLike, engine_path: str | os.PathLike, options: BuildOptions | None = None,
-                 recipe: Any = None, calib: Any = None) -> BuildResult:
+                 recipe: Any = None, calib: Any = None, verify: bool = True) -> BuildResult:
     """Build ``onnx_path`` into ``engine_path`` and write ``<engine>.json``.
 
     Args:
         recipe: a Recipe (or name) whose min/opt/max shapes fill ``options.shapes`` when not given.
         calib: for ``precision="int8-implicit"`` (TensorRT 10.x): a FrameSet or source spec(s),
             preprocessed by ``recipe``; its sha256 goes into the manifest.
+        verify: deserialise the written engine with its manifest and plugins (EngineFromPath), so an engine
+            that this machine cannot load is reported at build time.
     """
     options = options or BuildOptions()
     if recipe is not None:
@@ -65,22 +61,10 @@ def build_engine(onnx_path: str | os.PathLike, engine_path: str | os.PathLike, o
     man = make_manifest(path, precision=options.precision, shapes=options.shapes, onnx_path=onnx_path,
                         plugin_paths=options.plugins, calib_sha256=calib_sha, options=options.to_dict(),
                         extra={"dla_fallback": config.dla_fallback, "build_seconds": round(seconds, 2)})
-    return BuildResult(path, write_manifest(path, man), seconds, config.dla_fallback)
-
-
-def load_engine(engine_path: str | os.PathLike, allow_mismatch: bool = False, plugins: list | None = None) -> Any:
-    """Check the manifest, load plugin libraries, deserialise: an ``ICudaEngine``."""
-    check_manifest(engine_path, allow_mismatch=allow_mismatch, plugin_paths=plugins)
-    if plugins:
-        from edge.trt.loaders import load_plugin_libraries
-
-        load_plugin_libraries([str(p) for p in plugins])
-    runtime = trt.Runtime(get_logger())
-    engine = runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
-    if engine is None:
-        raise EngineError(f"TensorRT could not deserialise {engine_path} (see the log above): built by another "
-                          "TensorRT version or for another device? Rebuild it with `edge build`")
-    return engine
+    result = BuildResult(path, write_manifest(path, man), seconds, config.dla_fallback)
+    if verify:
+        EngineFromPath(path, plugins=options.plugins[0] if options.plugins else False)()
+    return result
 
 
 def _calibrator(options: BuildOptions, recipe: Any, calib: Any) -> tuple[Any, str | None]:

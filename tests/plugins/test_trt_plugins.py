@@ -109,7 +109,9 @@ def _run_plugin(op: str, fields: dict, inputs: list[np.ndarray]) -> np.ndarray:
     config = builder.create_builder_config()
     blob = builder.build_serialized_network(network, config)
     assert blob is not None, f"{op}: engine build failed (see the TensorRT log)"
-    engine = trt.Runtime(logger).deserialize_cuda_engine(blob)
+    from edge.trt.engine import EngineFromBytes
+
+    engine = EngineFromBytes(bytes(blob), name=op)()  # edge's one loading path
     context = engine.create_execution_context()
     dev_in = [torch.from_numpy(a).cuda() for a in inputs]
     out_shape = tuple(context.get_tensor_shape("out"))

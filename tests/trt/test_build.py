@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from edge.errors import EngineError, InputError
-from edge.trt import BuildOptions, build_engine, check_manifest, load_engine, read_manifest
+from edge.trt import BuildOptions, EngineFromPath, build_engine, check_manifest, read_manifest
 from edge.trt.loaders import workspace_bytes
 
 
@@ -52,7 +52,7 @@ def test_build_and_load(tiny_onnx, tmp_path, precision):
     assert man["tensorrt"] == trt.__version__ and man["precision"] == precision
     assert man["shapes"]["input"] == [[1, 1, 28, 28], [1, 1, 28, 28], [64, 1, 28, 28]]
     assert (tmp_path / "timing.cache").stat().st_size > 0
-    engine = load_engine(res.engine)
+    engine = EngineFromPath(res.engine, plugins=False)()
     assert engine.num_io_tensors == 2
     assert check_manifest(res.engine)["mismatches"] == []
 
@@ -69,7 +69,7 @@ def test_build_int8_qdq(tiny_onnx, tmp_path):
     res = build_engine(q.path, tmp_path / "tiny.int8.engine", BuildOptions(precision="int8"), recipe="fashion-cnn")
     man = read_manifest(res.engine)
     assert man["calib_sha256"] == frames.sha256()
-    assert load_engine(res.engine).num_io_tensors == 2
+    assert EngineFromPath(res.engine, plugins=False)().num_io_tensors == 2
 
 
 @pytest.mark.needs_trt
