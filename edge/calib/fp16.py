@@ -52,10 +52,64 @@ def to_fp16(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, keep_fp32_o
         warnings.simplefilter("ignore")  # one warning per clamped tiny weight
         m16 = float16.convert_float_to_float16(model, keep_io_types=keep_io_types, op_block_list=block,
                                                node_block_list=list(keep_fp32_nodes or []))
+    _align_cast_targets(m16)
+    _raise_ir_version(m16)
     m16.metadata_props.add(key="edge_fp16", value=f"edge {__version__}; fp32 ops: {','.join(block)}")
+    _check_valid(m16, onnx_in)
     with atomic_path(onnx_out, suffix=".onnx") as tmp:
         onnx.save(m16, str(tmp))
+    _trt_check(onnx_out)
     return Path(onnx_out)
+
+
+def _align_cast_targets(model) -> list[str]:
+    """Make each Cast's ``to`` agree with the type the converter declared for its output.
+
+    onnxconverter-common re-declares the outputs of Casts from non-float tensors (e.g. the BOOL mask of the
+    sample-interp heads) as FLOAT16 but leaves ``to=FLOAT``; the FP16 consumer (a ``Max`` with an FP16 operand)
+    then sees mismatched types, ``onnx.checker`` (full) fails and ONNX Runtime refuses the file. The declared
+    type is what the converted consumers expect, so the attribute follows it. Returns the changed node names.
+    """
+    declared = {vi.name: vi.type.tensor_type.elem_type
+                for vi in [*model.graph.value_info, *model.graph.output] if vi.type.HasField("tensor_type")}
+    floats = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16}
+    changed = []
+    for node in model.graph.node:
+        if node.op_type != "Cast" or node.domain not in ("", "ai.onnx"):
+            continue
+        want = declared.get(node.output[0])
+        to = next((a for a in node.attribute if a.name == "to"), None)
+        if to is not None and want in floats and to.i in floats and to.i != want:
+            to.i = want
+            changed.append(node.name)
+    return changed
+
+
+def _raise_ir_version(model) -> None:
+    """An opset needs a minimum IR version (opset 19 -> IR 9); the version converter leaves it as it was."""
+    need = onnx.helper.find_min_ir_version_for(list(model.opset_import), ignore_unknown=True)
+    if model.ir_version < need:
+        model.ir_version = need
+
+
+def _check_valid(model, onnx_in: Path) -> None:
+    """Full ``onnx.checker`` (strict type inference): the FP16 file must load in ONNX Runtime and TensorRT."""
+    from edge.export.contract import register_schemas
+
+    register_schemas()
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except Exception as e:  # noqa: BLE001 - onnx raises several types; one clear error for all
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"the FP16 conversion of {onnx_in} is not a valid ONNX model ({first}). Fix: keep the "
+                         "offending node in FP32 with --exclude NODE, or report the model") from e
+
+
+def _trt_check(path) -> None:
+    """The static TensorRT parser check (edge.check) on the written file: warnings printed, errors raised."""
+    from edge.check import enforce
+
+    enforce(path, stage="edge quantize --fp16")
 
 
 QDQ_FP16_OPSET = 19  # QuantizeLinear/DequantizeLinear take FP16 scales from opset 19
@@ -71,7 +125,9 @@ def _qdq_opset(model):
     from onnx import version_converter
 
     try:
-        return version_converter.convert_version(model, QDQ_FP16_OPSET)
+        upgraded = version_converter.convert_version(model, QDQ_FP16_OPSET)
+        _raise_ir_version(upgraded)
+        return upgraded
     except Exception as e:  # the converter raises bare RuntimeErrors
         raise InputError(f"cannot upgrade the Q/DQ model from opset {opset} to {QDQ_FP16_OPSET} for FP16 scales "
                          f"({e}); re-export it with opset >= {QDQ_FP16_OPSET}") from e

@@ -25,6 +25,7 @@ COMMANDS = {
     "run": ("edge.cli.run:run", "Run a model on a camera/video/image source (threaded pipeline, summary)."),
     "compare": ("edge.cli.compare:compare", "Run artifacts on identical inputs; compare outputs (exit 0/1)."),
     "export": ("edge.cli.export:export", "Export a model to ONNX: TensorRT plugin nodes or portable standard ops."),
+    "check": ("edge.cli.check:check", "Check an ONNX file against TensorRT's ONNX parser rules (10.3, 10.13, 11), no TensorRT needed."),
     "doctor": ("edge.cli.doctor:doctor", "Check this machine (JetPack, CUDA, GPU, TensorRT, plugins, camera, power)."),
 }
 
