@@ -86,7 +86,8 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
                        metric: str | None = None, max_fp32_layers: int | None = None,
                        sensitivity_frames: int = 32, batch_size: int = 8, measure_latency: bool = True,
                        nodes_to_exclude: Sequence[str] | None = None, ranking: str = "output",
-                       order: str | None = None, threads: int | None = None, **quant_kw) -> GateReport:
+                       order: str | None = None, threads: int | None = None, reference=None,
+                       backend: str = "onnxruntime", **quant_kw) -> GateReport:
     """Quantize ``onnx_in`` and enforce the gate; see the module docstring.
 
     Args:
@@ -105,6 +106,10 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
             Runtime's CPU kernels; needs ``measure_latency``).
         threads: ONNX Runtime intra-op threads of the gate's sessions (latency and profiles); None means
             ORT's default (all cores).
+        reference: the FP32 ONNX the metric compares with (None: ``onnx_in``; QAT gates its fine-tuned file
+            against the original model).
+        backend: "onnxruntime" scores each step in ONNX Runtime; "tensorrt" builds the step's TensorRT engine
+            and scores the engine (``edge.calib.gate_trt``; needs TensorRT and a GPU).
     Returns:
         GateReport; ``onnx_out`` holds the last model tried (the one with the most FP32 layers) either way.
     """
@@ -125,7 +130,12 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     if order == "latency" and (SCHEMES.get(scheme)["for_tensorrt"] or not measure_latency):
         raise InputError("order='latency' profiles ONNX Runtime's CPU kernels: use a CPU scheme (e.g. 'cpu-u8') "
                          "with measure_latency=True, or order='sensitivity' for TensorRT files")
-    fp_sess = ev.session(onnx_in, threads=threads)
+    measure = _measure
+    if backend == "tensorrt":
+        from edge.calib.gate_trt import measure_engine as measure  # noqa: N813 - same signature as _measure
+    elif backend != "onnxruntime":
+        raise InputError(f"gate backend '{backend}' must be 'onnxruntime' or 'tensorrt'")
+    fp_sess = ev.session(reference or onnx_in, threads=threads)
     ref = ev.run_all(fp_sess, recipe, evs, batch_size, desc="FP32 reference")
     lat_feed = recipe.preprocess_batch(evs.frames[:1])
     fp_lat = ev.latency_ms(fp_sess, lat_feed) if measure_latency else None
@@ -140,7 +150,7 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     n_excl, failed_at, passed_at = 0, -1, None
     literal = SCHEMES.get(scheme)["for_tensorrt"]
     while True:
-        step = _measure(onnx_out, recipe, evs, ref, lat_feed, fp_sess if fp_lat else None, batch_size, n_excl,
+        step = measure(onnx_out, recipe, evs, ref, lat_feed, fp_sess if fp_lat else None, batch_size, n_excl,
                         metric, literal, threads)
         report.steps.append(step)
         if step[metric] >= threshold:

@@ -13,6 +13,13 @@ Loss per batch (None means default for every knob):
 After training, BatchNorm statistics are recalibrated on ``bn_batches`` batches with the inference-time
 masks (sample-interp blocks run dense-with-mask so their BNs see data), then the student is evaluated.
 Checkpoints (student, optimizer, epoch) are written atomically after every epoch; ``resume`` continues.
+
+Data-parallel (``torchrun --nproc-per-node N ...``, see :mod:`edge.forms.ddp`): when torch.distributed runs with
+more than one process, the student is wrapped in DistributedDataParallel (gradients averaged over the ranks), the
+teacher runs on every rank, the epoch losses are averaged over the ranks, BN statistics recalibrated on each
+rank's shard are averaged, and rank 0 alone writes checkpoints, shows progress and evaluates. Build ``data`` with
+:func:`edge.forms.ddp.make_loader` (a DistributedSampler; per-rank batch = total batch / N), so that N processes
+see the same global batches as one process with the same seed and total batch size.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from edge.errors import InputError, ModelLoadError
+from edge.forms import ddp
 from edge.io import atomic_path
 
 __all__ = ["DistillResult", "distill", "evaluate", "fit_stages", "kd_loss", "recalibrate_bn"]
@@ -42,6 +50,8 @@ class DistillResult:
     teacher_acc: float | None = None
     agreement: float | None = None  # share of inputs where student and teacher agree on the top-1 class
     density: float | None = None  # sample-interp students: mean mask density at evaluation
+    resumed_from: int | None = None  # epochs already done in the checkpoint this run resumed from
+    world_size: int = 1  # data-parallel processes that trained it
 
 
 def kd_loss(s: Tensor, t: Tensor, temperature: float) -> Tensor:
@@ -114,6 +124,8 @@ def recalibrate_bn(model: nn.Module, data: Iterable, batches: int | None = None,
             bn.eval()
         for b in blocks:
             b.sparse = True
+    for bn in bns:  # data-parallel: each rank saw its shard; average the statistics (no-op on one process)
+        ddp.average_(bn.running_mean, bn.running_var)
     return n
 
 
@@ -149,7 +161,10 @@ def evaluate(model: nn.Module, data: Iterable, teacher: nn.Module | None = None,
 
 
 def _param_groups(student: nn.Module, lr: float, scale: float | None) -> list[dict]:
-    """Two groups: sample-interp mask heads / interpolations at lr * scale, everything else at lr."""
+    """Two groups: sample-interp mask heads / interpolations at lr * scale, everything else at lr. A student
+    with its own ``param_groups(lr)`` (e.g. ``edge.calib.qat.QDQGraph``: quantizer ranges) gives them itself."""
+    if callable(getattr(student, "param_groups", None)):
+        return student.param_groups(lr)
     from edge.forms.sample_interp import Interpolation, MaskHead
 
     fast = {id(p) for m in student.modules() if isinstance(m, (MaskHead, Interpolation)) for p in m.parameters()}
@@ -161,6 +176,13 @@ def _param_groups(student: nn.Module, lr: float, scale: float | None) -> list[di
 
 
 def _save(path: Path, student, opt, sched, epoch: int, steps: int, history) -> None:
+    """Rank 0 writes (atomically); every rank waits until the file is complete."""
+    if ddp.rank() == 0:
+        _write_checkpoint(path, student, opt, sched, epoch, steps, history)
+    ddp.barrier()
+
+
+def _write_checkpoint(path: Path, student, opt, sched, epoch: int, steps: int, history) -> None:
     with atomic_path(path) as tmp:
         torch.save({"student": student.state_dict(), "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict(), "epoch": epoch, "steps": steps, "history": history}, tmp)
@@ -276,21 +298,27 @@ def distill(student: nn.Module, teacher: nn.Module, data: Iterable, epochs: int 
     teacher.eval()
     for p in teacher.parameters():
         p.requires_grad_(False)
+    ddp.init(device)
     opt = torch.optim.AdamW(_param_groups(student, lr, mask_lr_scale), lr=lr, weight_decay=1e-4)
     n_batches = len(data) if hasattr(data, "__len__") else None
     total = max_steps or (epochs * n_batches if n_batches else None)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s / total, 1.0))) if total else 1.0)
-    start, steps, history = 0, 0, []
+    start, steps, history, resumed = 0, 0, [], None
     ckpt = Path(checkpoint) if checkpoint else None
     if ckpt and resume and ckpt.exists():
         start, steps, history = _resume(ckpt, student, opt, sched)
+        resumed = start
     _tau_schedule(student, (total - steps) if total else None, tau_end)
     fs, ft = (_Features(student, feature_layers), _Features(teacher, feature_layers)) if fw else (None, None)
+    trained = ddp.wrap(student, device)  # DDP on several processes, the student itself otherwise
     try:
         for epoch in range(start, epochs):
-            history.append(_epoch(student, teacher, data, opt, sched, temp, alpha, fs, ft, fw, (sw, sparsity_target),
-                                  device, progress, epoch, max_steps, steps))
+            if hasattr(getattr(data, "sampler", None), "set_epoch"):
+                data.sampler.set_epoch(epoch)  # DistributedSampler: a new, rank-consistent order each epoch
+            history.append(_epoch(trained, student, teacher, data, opt, sched, temp, alpha, fs, ft, fw,
+                                  (sw, sparsity_target), device, progress and ddp.rank() == 0, epoch, max_steps,
+                                  steps))
             steps += history[-1]["steps"]
             if ckpt:
                 _save(ckpt, student, opt, sched, epoch + 1, steps, history)
@@ -301,21 +329,23 @@ def distill(student: nn.Module, teacher: nn.Module, data: Iterable, epochs: int 
             if f:
                 f.close()
     recalibrate_bn(student, bn_data if bn_data is not None else data, bn_batches, device)
-    res = DistillResult(epochs=len(history), steps=steps, history=history)
-    if eval_data is not None:
+    res = DistillResult(epochs=len(history), steps=steps, history=history, resumed_from=resumed,
+                        world_size=ddp.world_size())
+    if eval_data is not None and ddp.rank() == 0:
         ev = evaluate(student, eval_data, teacher, device)
         res.student_acc, res.teacher_acc, res.agreement, res.density = (ev["acc"], ev["teacher_acc"],
                                                                         ev["agreement"], ev["density"])
     return res
 
 
-def _epoch(student, teacher, data, opt, sched, temp, alpha, fs, ft, fw, sw, device, progress, epoch,
+def _epoch(trained, student, teacher, data, opt, sched, temp, alpha, fs, ft, fw, sw, device, progress, epoch,
            max_steps, steps_before) -> dict:
+    """One pass over ``data``; ``trained`` is the student or its DDP wrapper (the one called forward)."""
     from tqdm.auto import tqdm
 
     from edge.forms.sample_interp import sparsity_loss
 
-    student.train()
+    trained.train()
     sums, n = {"loss": 0.0, "kd": 0.0, "ce": 0.0, "feat": 0.0, "sparsity": 0.0}, 0
     bar = tqdm(data, desc=f"distill epoch {epoch + 1}", disable=not progress, leave=False)
     for batch in bar:
@@ -323,7 +353,7 @@ def _epoch(student, teacher, data, opt, sched, temp, alpha, fs, ft, fw, sw, devi
         x = x.to(device) if device else x
         with torch.no_grad():
             t = teacher(x)
-        s = student(x)
+        s = trained(x)
         a = (0.9 if y is not None else 1.0) if alpha is None else float(alpha)
         parts = {"kd": a * kd_loss(s, t, temp)}
         if y is not None and a < 1:
@@ -344,4 +374,5 @@ def _epoch(student, teacher, data, opt, sched, temp, alpha, fs, ft, fw, sw, devi
         bar.set_postfix(loss=f"{sums['loss'] / n:.4f}")
         if max_steps and steps_before + n >= max_steps:
             break
-    return {"epoch": epoch + 1, "steps": n, **{k: v / max(n, 1) for k, v in sums.items()}}
+    means = ddp.mean_over_ranks({k: v / max(n, 1) for k, v in sums.items()})
+    return {"epoch": epoch + 1, "steps": n, **means}
