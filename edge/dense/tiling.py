@@ -3,7 +3,10 @@
 The image is padded once; each tile of the output, ``th x tw`` with ``th`` a multiple of ``Sy`` (``tw``
 of ``Sx``), reads the padded rows ``[y0, y0 + th + pH - 1)`` (the receptive field overlap) and runs
 the dense core on them. Because tiles are aligned to the stride product, each tile decomposes into
-exactly the same multi-stride shifts as the whole image, so the stitched result equals the untiled one.
+exactly the same multi-stride shifts as the whole image, so every stitched value is the same sum of the
+same products as in the untiled run. It is equal up to summation order, not bit for bit: the convolution
+kernel oneDNN picks depends on the tensor's shape and the CPU's instruction set, so the last bits may
+differ between a tile and the whole image (tests/dense/test_tiling.py compares in float64 at 1e-12).
 Tiles are chosen from a memory budget with an analytic estimate of the activation sizes.
 """
 

@@ -1,4 +1,12 @@
-"""Tiled execution equals untiled execution exactly, and tiles fit the memory budget."""
+"""Tiled execution equals untiled execution, and tiles fit the memory budget.
+
+The guarantee (docs/DESIGN.md, "Tiling"): every output value of a tile is the same sum of the same products
+as in the untiled run, because tiles are aligned to the stride product and so decompose into the same shifts.
+It is not a bit-for-bit guarantee: the convolution kernel oneDNN picks depends on the tensor's shape and on
+the CPU (AVX2 vs AVX-512), so the summation order, and the last bits, may differ between a tile and the whole
+image. The tests therefore compare in float64, where a different summation order moves a value by ~1e-16
+relative while any misplaced shift or seam moves it by O(1), and in float32 with a few ulps of slack.
+"""
 
 from __future__ import annotations
 
@@ -12,27 +20,32 @@ from edge.errors import InputError
 
 @pytest.mark.parametrize("factory, patch", [(basenet, 15), (simo_serra, 64)])
 @pytest.mark.parametrize("tile", [(24, 48), (48, 72), (100, 30)])
-def test_reference_nets_tiled_bitwise_equal(factory, patch, tile):
-    net = factory()
-    x = torch.randn(2, 1, 97, 131)
+def test_reference_nets_tiled_equal_untiled(factory, patch, tile):
+    net = factory().double()
+    x = torch.randn(2, 1, 97, 131, dtype=torch.float64)
     with torch.no_grad():
-        assert torch.equal(to_dense(net, patch, tile=tile)(x), to_dense(net, patch)(x))
+        assert_same_sums(to_dense(net, patch, tile=tile)(x), to_dense(net, patch)(x), rel=1e-12)
+
+
+def assert_same_sums(a: torch.Tensor, b: torch.Tensor, rel: float) -> None:
+    """``a`` equals ``b`` up to summation order: max |a - b| <= rel * max |b| (see the module docstring)."""
+    assert a.shape == b.shape
+    err = float((a - b).abs().max() / b.abs().max())
+    assert err <= rel, f"tiled vs untiled: max error {err:.2e} relative to the output scale exceeds {rel:g}"
 
 
 @pytest.mark.parametrize("seed", range(0, 30, 3))
 @pytest.mark.parametrize("tile", [(1, 1), (5, 7), (16, 9)])
 def test_random_nets_tiled_equal_untiled(seed, tile):
-    """Same values as untiled. For tiny maps oneDNN may pick another convolution kernel whose sums
-    round differently in the last bit (seen: <= 3e-8 on 3 of 90 cases), hence 1e-6 relative here;
-    the reference nets above are compared bit for bit."""
+    """Same values as untiled, in float32: for tiny maps oneDNN may pick another convolution kernel whose
+    sums round differently in the last bit (seen: <= 3e-8 on 3 of 90 cases), hence 1e-6 relative."""
     net, patch = random_patch_net(seed)
     dense = to_dense(net, patch)
     tiled = to_dense(net, patch, tile=tile)
     x = torch.randn(2, dense.in_channels, 29, 23)
     with torch.no_grad():
         a, b = tiled(x), dense(x)
-    assert a.shape == b.shape
-    assert float((a - b).abs().max() / b.abs().max()) < 1e-6
+    assert_same_sums(a, b, rel=1e-6)
 
 
 def test_budget_chooses_tiles_and_result_is_identical():
@@ -48,7 +61,7 @@ def test_budget_chooses_tiles_and_result_is_identical():
     assert plan.tile[0] % sy == 0 and plan.tile[1] % sx == 0
     tiled = to_dense(net, 64, max_memory_mb=budget_mb)
     with torch.no_grad():
-        assert torch.equal(tiled(x), dense(x))
+        assert_same_sums(tiled(x), dense(x), rel=1e-6)
 
 
 def test_budget_too_small_is_a_clear_error():
