@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edge._lazy import lazy_import
-from edge.errors import EngineError, InputError
+from edge.errors import CalibrationError, EngineError, InputError
 from edge.io import write_bytes
 from edge.trt import version as V
 
@@ -116,6 +116,8 @@ class CreateConfig:
             config.add_optimization_profile(profile)
             if self.calibrator is not None:
                 config.set_calibration_profile(profile)
+        if self.calibrator is not None:
+            self.calibrator.opt_shapes = self._calibration_shapes(network)
         if o.dla_core is not None:
             self._dla(builder, network, config)
         if o.optimization_level is not None:
@@ -159,6 +161,17 @@ class CreateConfig:
             profile.set_shape(name, mn, opt, mx)
         return profile
 
+    def _calibration_shapes(self, network: Any) -> dict[str, tuple[int, ...]]:
+        """``{input: kOPT shape}``: TensorRT calibrates at the calibration profile's kOPT (NvInfer.h,
+        setCalibrationProfile: "MIN and MAX values will be overwritten by kOPT"); static inputs at their shape."""
+        shapes = self.options.shapes or {}
+        out = {}
+        for i in range(network.num_inputs):
+            t = network.get_input(i)
+            out[t.name] = tuple(int(d) for d in shapes[t.name][1]) if t.name in shapes else \
+                tuple(int(d) for d in t.shape)
+        return out
+
     def _dla(self, builder: Any, network: Any, config: Any) -> None:
         o = self.options
         if builder.num_DLA_cores <= o.dla_core:
@@ -185,6 +198,10 @@ class EngineFromNetwork:
         builder, network, _parser = self.network_loader()
         config = self.config_loader(builder, network)
         plan = builder.build_serialized_network(network, config)
+        error = getattr(self.config_loader.calibrator, "error", None)
+        if error is not None:  # caught by TensorRT's binding inside get_batch (see edge.trt.calibrator)
+            raise CalibrationError(f"INT8 calibration failed inside get_batch ({type(error).__name__}: {error}); "
+                                   "no engine was written") from error
         if plan is None:
             raise EngineError("TensorRT failed to build the engine (see the TensorRT log above); common causes: "
                               "workspace too small (--workspace), unsupported layer precision, missing plugin")

@@ -271,10 +271,10 @@ def recording_cuda(double: StrictDouble) -> type:
             pass
 
         def htod_async(self, dst, src, stream):
-            self._rec("htod", dst, src.nbytes, stream)
+            self._rec("htod", dst, tuple(src.shape), stream)
 
         def dtoh_async(self, dst, src, stream):
-            self._rec("dtoh", src, dst.nbytes, stream)
+            self._rec("dtoh", src, tuple(dst.shape), stream)
 
         def stream_create(self):
             return 7
