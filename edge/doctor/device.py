@@ -209,10 +209,9 @@ def gpu_problem(host: Host) -> tuple[str | None, str | None]:
         return "the CUDA driver reports no device", "check that the GPU is enabled (nvpmodel) and visible"
     from edge.doctor import stack
 
-    rt = stack.cuda_python_runtime(host)
-    if rt.get("error"):
-        return f"the driver works but cuda-python's runtime does not: {rt['error']}", stack.cuda_python_fix(
-            rt.get("bindings"), drv.get("version"))
+    st = stack.cuda_status(host)  # cuda-python's runtime: what the TensorRT runner uses
+    if st is not None and not st.usable:
+        return f"the driver works but cuda-python's CUDA does not: {st.reason}", st.fix
     return None, None
 
 

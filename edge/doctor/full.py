@@ -127,7 +127,8 @@ def judge(step: Step, rc: int | None, out: str, timeout_s: float) -> tuple[str, 
     if rc is None:
         return FAIL, f"timed out after {timeout_s:.0f} s"
     if step.name == "tests":
-        counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|skipped|errors?|deselected)", out)}
+        last = [ln for ln in out.splitlines() if re.search(r"\d+ (passed|failed|skipped|errors?)\b", ln)][-1:]
+        counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|skipped|errors?|deselected)", "".join(last))}
         line = ", ".join(f"{v} {k}" for k, v in counts.items()) or f"pytest exit {rc}"
         if rc == 5 or (rc == 0 and not counts.get("passed")):
             return SKIP, f"no device test ran ({line})"

@@ -52,70 +52,44 @@ def probe_tensorrt(host: Host) -> Check:
 
 
 # ------------------------------------------------------------------------------------------- cuda-python
-def cuda_python_runtime(host: Host) -> dict:
-    """What cuda-python's runtime says: bindings version, bundled runtime version, device count or error."""
-    def _ask() -> dict:
-        bindings = dist_version("cuda-bindings") or dist_version("cuda-python")
-        try:
-            try:
-                from cuda.bindings import runtime as rt
-            except ImportError:
-                from cuda import cudart as rt  # cuda-python < 12.6
-        except ImportError as e:
-            return {"installed": False, "bindings": bindings, "error": None, "import_error": str(e)}
-        out: dict = {"installed": True, "bindings": bindings, "error": None}
-        err, ver = rt.cudaRuntimeGetVersion()
-        out["runtime"] = cuda_version_str(ver) if int(err) == 0 else None
-        err, count = rt.cudaGetDeviceCount()
-        if int(err) != 0:
-            out["error"] = f"cudaGetDeviceCount returned {getattr(err, 'name', err)} ({int(err)})"
-        out["devices"] = count if int(err) == 0 else 0
-        return out
-    return host.memo("cuda_python_runtime", _ask if host.live else lambda: {"recorded": True, "error": None})
+def cuda_status(host: Host):
+    """:func:`edge.runtime.cuda_memory.gpu_status` of this machine (a ``GpuStatus``); a recorded tree gives
+    None unless its facts hold one under ``"gpu_status"``."""
+    def _ask():
+        from edge.runtime.cuda_memory import gpu_status
+
+        return gpu_status()
+    return host.memo("gpu_status", _ask if host.live else lambda: None)
 
 
-def bindings_driver_problem(bindings: str | None, driver: int | None) -> str | None:
-    """Why cuda-bindings ``bindings`` ("13.0.1") cannot run on a driver for CUDA ``driver`` (12060), or None."""
-    if not bindings or driver is None:
-        return None
-    major = int(bindings.split(".")[0])
-    if major > driver // 1000:
-        need = "580.65.06" if major == 13 else f"one for CUDA {major}.0"
-        return (f"cuda-python {bindings} needs a driver for CUDA {major}.x (Linux {need} or later); this driver "
-                f"supports CUDA {cuda_version_str(driver)}")
-    return None
-
-
-def cuda_python_fix(bindings: str | None, driver: int | None) -> str:
-    """The pip line that gives cuda-python of the driver's CUDA major version."""
-    if driver is None:
-        return "pip install 'edge[trt]' (cuda-python of the machine's CUDA major version)"
-    major, minor = driver // 1000, (driver % 1000) // 10
-    return f"pip install 'cuda-python>={major}.{minor},<{major + 1}' (the driver's CUDA {major}.{minor})"
+def _major(version: str | None) -> int | None:
+    return int(version.split(".")[0]) if version else None
 
 
 def probe_cuda_python(host: Host) -> Check:
     cp, cb, pyc = dist_version("cuda-python"), dist_version("cuda-bindings"), dist_version("pycuda")
     drv = cuda_driver(host)
+    st = cuda_status(host) if (cp or cb) else None
     parts = [f"cuda-python {cp}" if cp else "cuda-python not installed"]
     if cb and cb != cp:
         parts.append(f"cuda-bindings {cb}")
     parts.append(f"pycuda {pyc}" if pyc else "pycuda not installed")
-    rt = cuda_python_runtime(host)
-    if rt.get("runtime"):
-        parts.append(f"bundled CUDA runtime {rt['runtime']}")
+    runtime = getattr(st, "runtime_cuda", None)
+    if runtime:
+        parts.append(f"its CUDA runtime {runtime}")
     value = ", ".join(parts)
-    detail = {"cuda_python": cp, "cuda_bindings": cb, "pycuda": pyc, "runtime": rt.get("runtime")}
+    detail = {"cuda_python": cp, "cuda_bindings": cb, "pycuda": pyc, "runtime_cuda": runtime}
     if not (cp or cb or pyc):
         return Check("cuda-python", _missing_status(host), value + " (the TensorRT runner needs one of them)",
-                     cuda_python_fix(None, drv.get("version")), detail)
-    problem = bindings_driver_problem(cb or cp, drv.get("version"))
-    if problem:
-        return Check("cuda-python", FAIL, f"{value}: {problem}", cuda_python_fix(cb or cp, drv.get("version")), detail)
-    if (cb or cp) and drv.get("version") is None:
+                     "pip install 'edge[trt]' (cuda-python of the driver's CUDA major version)", detail)
+    driver = cuda_version_str(drv.get("version")) if drv.get("loaded") else None
+    if driver is None:
         return Check("cuda-python", SKIP, f"{value}; no CUDA driver to check the major version against", None, detail)
-    return Check("cuda-python", OK, value + (f"; matches the driver's CUDA {cuda_version_str(drv['version'])}"
-                                             if drv.get("version") else ""), None, detail)
+    if runtime and _major(runtime) > _major(driver):
+        # cuda-bindings 13.x "Driver: Linux (580.65.06 or later)"; 12.x "525.60.13 or later" (install pages)
+        return Check("cuda-python", FAIL, f"{value}: {getattr(st, 'reason', None) or 'runtime newer than the driver'}",
+                     getattr(st, "fix", None) or f"pip install 'cuda-python=={driver}.*'", detail)
+    return Check("cuda-python", OK, f"{value}; the driver's CUDA {driver} runs it", None, detail)
 
 
 # ------------------------------------------------------------------------------------------- torch

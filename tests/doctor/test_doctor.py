@@ -1,0 +1,256 @@
+"""edge doctor: the command here (exit code, JSON schema), probes on recorded Jetson trees, failures as lines.
+
+The trees are built in tmp_path from tests/data/jetson/sysfs_orin_nano (INA3221 hwmon, cpufreq, GPU devfreq)
+plus the files the doctor reads for identity, in the formats jetson_stats parses
+(``jtop/core/jetson_variables.py``): ``/etc/nv_tegra_release`` and ``/proc/device-tree/model``. The AGX Thor
+input monitor is an INA238 (Linux Documentation/hwmon/ina238.rst: in1_input mV, curr1_input mA,
+power1_input uW).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from edge.cli.main import main
+from edge.doctor import FAIL, OK, PROBES, SKIP, STATUSES, WARN, Check, Host, run_checks
+from edge.doctor.core import run_probes
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "jetson"
+RELEASE_36_4_3 = ("# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, "
+                  "DATE: Wed Jan  8 01:49:37 UTC 2025\n# KERNEL_VARIANT: oot\n")
+ORIN_NANO = "NVIDIA Jetson Orin Nano Developer Kit\x00"
+BOARD = ["L4T release", "module", "power rails", "nvpmodel", "clocks", "jtop"]
+
+
+def orin_nano_tree(tmp_path: Path, release: str | None = RELEASE_36_4_3, model: str | None = ORIN_NANO) -> Path:
+    root = tmp_path / "orin_nano"
+    shutil.copytree(DATA / "sysfs_orin_nano", root)
+    if release is not None:
+        (root / "etc").mkdir()
+        (root / "etc" / "nv_tegra_release").write_text(release)
+    if model is not None:
+        (root / "proc" / "device-tree").mkdir(parents=True)
+        (root / "proc" / "device-tree" / "model").write_text(model)
+    return root
+
+
+def by_name(checks: list[Check]) -> dict[str, Check]:
+    return {c.name: c for c in checks}
+
+
+# ------------------------------------------------------------------------------------------- here
+def test_doctor_runs_here_one_line_per_check(capsys):
+    rc = main(["doctor"])
+    out = capsys.readouterr().out
+    lines = [ln for ln in out.splitlines() if ln[:4].strip() in STATUSES]
+    assert [ln[6:].split("  ")[0].strip() for ln in lines] == [n for n, _ in PROBES]
+    assert rc == (1 if any(ln.startswith(FAIL) for ln in lines) else 0)
+    # nothing on this machine is a Jetson: the board lines are SKIP, never OK
+    assert all(ln.startswith(SKIP) for ln in lines if ln[6:].split("  ")[0].strip() in ("nvpmodel", "jtop"))
+
+
+JSON_SCHEMA = {
+    "type": "object",
+    "required": ["schema", "edge_version", "time", "host", "machine", "python", "root", "checks", "summary",
+                 "exit_code"],
+    "properties": {
+        "schema": {"const": 1},
+        "exit_code": {"enum": [0, 1]},
+        "summary": {"type": "object", "required": list(STATUSES), "additionalProperties": {"type": "integer"}},
+        "checks": {"type": "array", "items": {
+            "type": "object", "required": ["name", "status", "value", "fix", "detail"],
+            "additionalProperties": False,
+            "properties": {"name": {"type": "string"}, "status": {"enum": list(STATUSES)},
+                           "value": {"type": ["string", "null"]}, "fix": {"type": ["string", "null"]},
+                           "detail": {"type": "object"}}}},
+    },
+}
+
+
+def test_doctor_json_schema(capsys):
+    jsonschema = pytest.importorskip("jsonschema")
+    rc = main(["doctor", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    jsonschema.validate(doc, JSON_SCHEMA)
+    assert [c["name"] for c in doc["checks"]] == [n for n, _ in PROBES]
+    assert doc["exit_code"] == rc == (1 if any(c["status"] == FAIL for c in doc["checks"]) else 0)
+    assert sum(doc["summary"].values()) == len(doc["checks"])
+    assert all(c["fix"] is None for c in doc["checks"] if c["status"] == OK)
+
+
+@pytest.mark.parametrize("argv", [["doctor", "--root", "/no/such/tree"], ["doctor", "--report", "x.md"],
+                                  ["doctor", "--steps", "build"], ["doctor", "--full", "--steps", "nope"]])
+def test_doctor_bad_arguments_exit_2(argv, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and ("Fix:" in err or "the steps are build, harness, tests, bench" in err)
+    assert not list(tmp_path.iterdir())  # no report half-written
+
+
+# ------------------------------------------------------------------------------------------- recorded trees
+def test_orin_nano_tree_module_l4t_rails_clocks(tmp_path):
+    root = orin_nano_tree(tmp_path)
+    nvp = (DATA / "nvpmodel_q.txt").read_text()
+    checks = by_name(run_checks(Host(root, commands={"nvpmodel -q": nvp}), only=BOARD))
+    assert checks["module"].status == OK and checks["module"].value == "NVIDIA Jetson Orin Nano Developer Kit"
+    l4t = checks["L4T release"]
+    assert l4t.status == OK and l4t.value.startswith("L4T 36.4.3 (JetPack 6.") and "/etc/nv_tegra_release" in l4t.value
+    rails = checks["power rails"]
+    assert rails.status == OK, rails
+    assert [s["rail"] for s in rails.detail["sensors"]] == ["VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC"]
+    assert "VDD_IN" in rails.value and "1-0040" in rails.value
+    assert checks["nvpmodel"].status == OK and checks["nvpmodel"].value == "15W (mode 2)"
+    clk = checks["clocks"]
+    assert clk.status == OK and clk.value.startswith("GPU ") and "CPU x2" in clk.value
+
+
+def test_recorded_tree_runs_no_command_and_asks_no_driver(tmp_path):
+    checks = by_name(run_checks(Host(orin_nano_tree(tmp_path)), only=["nvpmodel", "CUDA driver", "GPU"]))
+    assert checks["nvpmodel"].status == SKIP and "recorded tree" in checks["nvpmodel"].value
+    assert checks["CUDA driver"].status == SKIP and checks["GPU"].status == SKIP
+
+
+def test_l4t_from_dpkg_in_a_container(tmp_path):
+    root = orin_nano_tree(tmp_path, release=None)
+    dpkg = {"dpkg-query -W -f=${Version} nvidia-l4t-core": "36.4.3-20250107174145"}
+    l4t = by_name(run_checks(Host(root, commands=dpkg), only=["L4T release"]))["L4T release"]
+    assert l4t.status == OK and l4t.value.startswith("L4T 36.4.3") and "dpkg nvidia-l4t-core" in l4t.value
+
+
+def test_jetson_without_release_file_or_package_warns_with_fix(tmp_path):
+    l4t = by_name(run_checks(Host(orin_nano_tree(tmp_path, release=None), commands={}), only=["L4T release"]))
+    assert l4t["L4T release"].status == WARN and "nv_tegra_release" in l4t["L4T release"].fix
+
+
+def test_thor_ina238_input_monitor_is_found(tmp_path):
+    root = tmp_path / "thor"
+    hw = root / "sys/bus/i2c/drivers/ina238/2-0044/hwmon/hwmon3"
+    hw.mkdir(parents=True)
+    for name, text in (("name", "ina238"), ("in1_input", "19008"), ("curr1_input", "1502"),
+                       ("power1_input", "28550000")):
+        (hw / name).write_text(text + "\n")
+    (root / "proc/device-tree").mkdir(parents=True)
+    (root / "proc/device-tree/model").write_text("NVIDIA Jetson AGX Thor Developer Kit\x00")
+    rails = by_name(run_checks(Host(root, commands={}), only=["power rails"]))["power rails"]
+    assert [(s["driver"], s["device"], s["readable"]) for s in rails.detail["sensors"]] == [("ina238", "2-0044", True)]
+    from edge.bench.jetson import read_hwmon_rails
+
+    # OK only when edge's power reader reads the monitor too; otherwise the line says so
+    assert rails.status == (OK if read_hwmon_rails(str(root)) else WARN)
+
+
+def test_unreadable_rail_is_a_warning(tmp_path):
+    root = orin_nano_tree(tmp_path)
+    next(root.glob("sys/bus/i2c/drivers/ina3221/*/hwmon/hwmon1/curr2_input")).write_text("garbage\n")
+    rails = by_name(run_checks(Host(root, commands={}), only=["power rails"]))["power rails"]
+    assert rails.status == WARN and "unreadable: VDD_CPU_GPU_CV" in rails.value and rails.fix
+
+
+# ------------------------------------------------------------------------------------------- GPU reasons
+def _orin_driver(init: int = 0, error: str | None = None) -> dict:
+    """libcuda's answers on an Orin Nano with JetPack 6 (CUDA 12.6 driver)."""
+    return {"loaded": True, "path": "libcuda.so.1", "version": 12060, "init": init, "error": error,
+            "devices": [] if init else [{"name": "Orin", "cc_major": 8, "cc_minor": 7, "sm_count": 8}]}
+
+
+def test_gpu_unusable_gives_the_real_reason(tmp_path):
+    from edge.runtime.cuda_memory import GpuStatus
+
+    root = orin_nano_tree(tmp_path)
+    # JetPack 6 driver, cuda-python 13 from PyPI: the runtime refuses the driver
+    bad = GpuStatus(False, "cuda-python 13.0.1 (CUDA runtime 13.0) needs driver >= 580; this driver is CUDA 12.6",
+                    "install cuda-python 12.6.x: pip install 'cuda-python==12.6.*'", 0, "12.6", "13.0", "13.0.1")
+    host = Host(root, commands={}, facts={"cuda_driver": _orin_driver(), "gpu_status": bad})
+    c = by_name(run_checks(host, only=["CUDA driver", "GPU", "cuda-python"]))
+    assert c["CUDA driver"].status == OK and c["CUDA driver"].value.startswith("CUDA 12.6")
+    assert c["GPU"].status == FAIL and "needs driver >= 580" in c["GPU"].value
+    assert c["GPU"].fix == bad.fix
+    if c["cuda-python"].detail["cuda_python"] or c["cuda-python"].detail["cuda_bindings"]:
+        assert c["cuda-python"].status == FAIL and c["cuda-python"].fix == bad.fix
+    # the driver itself refuses (e.g. the user is not in the video group)
+    host = Host(root, commands={}, facts={"cuda_driver": _orin_driver(999, "cuInit returned CUDA_ERROR_UNKNOWN (999)")})
+    gpu = by_name(run_checks(host, only=["GPU"]))["GPU"]
+    assert gpu.status == FAIL and "CUDA_ERROR_UNKNOWN" in gpu.value and gpu.fix
+    # the good pairing
+    good = GpuStatus(True, device_count=1, driver_cuda="12.6", runtime_cuda="12.6", bindings="12.6.2")
+    host = Host(root, commands={}, facts={"cuda_driver": _orin_driver(), "gpu_status": good})
+    gpu = by_name(run_checks(host, only=["GPU"]))["GPU"]
+    assert gpu.status == OK and gpu.value.startswith("Orin (sm_87, 8 SMs)")
+
+
+def test_no_driver_on_a_jetson_fails_elsewhere_skips(tmp_path):
+    none = {"loaded": False, "error": "libcuda.so.1: cannot open shared object file"}
+    jet = by_name(run_checks(Host(orin_nano_tree(tmp_path), commands={}, facts={"cuda_driver": none}),
+                             only=["CUDA driver", "GPU"]))
+    assert jet["CUDA driver"].status == FAIL and "--runtime nvidia" in jet["CUDA driver"].fix
+    assert jet["GPU"].status == FAIL
+    pc = by_name(run_checks(Host(tmp_path / "empty", commands={}, facts={"cuda_driver": none}),
+                            only=["CUDA driver", "GPU"]))
+    assert pc["CUDA driver"].status == SKIP and pc["GPU"].status == SKIP
+
+
+# ------------------------------------------------------------------------------------------- robustness
+def test_a_probe_that_raises_becomes_a_fail_line():
+    def boom(host):
+        raise OSError(13, "Permission denied", "/sys/bus/i2c/drivers/ina3221/1-0040/hwmon/hwmon1/in1_input")
+
+    checks = run_probes(Host(), [("power rails", boom), ("module", lambda h: Check("module", OK, "x"))])
+    assert [c.status for c in checks] == [FAIL, OK]
+    assert "PermissionError" in checks[0].value and "Permission denied" in checks[0].value
+    assert "test_doctor.py" in checks[0].value and checks[0].fix
+
+
+def test_cli_exit_1_when_a_probe_raises(monkeypatch, capsys):
+    import edge.doctor as doc
+
+    def boom(host):
+        raise RuntimeError("sensor went away")
+
+    monkeypatch.setattr(doc, "PROBES", [("power rails", boom)] + [p for p in doc.PROBES if p[0] == "module"])
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  power rails" in out and "RuntimeError: sensor went away" in out
+
+
+def test_check_rejects_unknown_status():
+    with pytest.raises(ValueError, match="status must be one of"):
+        Check("x", "GOOD")
+
+
+# ------------------------------------------------------------------------------------------- OpenCV
+OPENCV_4 = """General configuration for OpenCV 4.8.0 =====================================
+
+  Video I/O:
+    DC1394:                      YES (2.2.6)
+    FFMPEG:                      YES
+      avcodec:                   YES (58.134.100)
+    GStreamer:                   YES (1.20.3)
+    v4l/v4l2:                    YES (linux/videodev2.h)
+
+  Parallel framework:            TBB (ver 2021.5 interface 12050)
+"""
+OPENCV_3 = """  Video I/O:
+    FFMPEG:                      NO
+    GStreamer:
+      base:                      YES (ver 1.14.5)
+      video:                     YES (ver 1.14.5)
+    v4l/v4l2:                    linux/videodev2.h
+
+  Other third-party libraries:
+"""
+
+
+def test_parse_videoio_opencv_3_and_4():
+    from edge.doctor.stack import parse_videoio
+
+    v4 = parse_videoio(OPENCV_4)
+    assert v4["GStreamer"] == "YES (1.20.3)" and v4["v4l/v4l2"] == "YES (linux/videodev2.h)"
+    assert "Parallel framework" not in v4 and v4["FFMPEG"] == "YES"
+    v3 = parse_videoio(OPENCV_3)
+    assert v3["GStreamer"].startswith("YES (base ver 1.14.5") and v3["FFMPEG"] == "NO"
+    assert parse_videoio("no video block") == {}
