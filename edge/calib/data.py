@@ -179,6 +179,23 @@ def batches(recipe, frames: FrameSet, batch_size: int = 1, desc: str | None = No
         yield recipe.preprocess_batch(frames.frames[i:i + batch_size])
 
 
+def check_one_size(recipe, frames: FrameSet, method: str) -> None:
+    """Raise a CalibrationError when ``frames`` give feeds of different sizes after ``recipe``'s preprocessing.
+
+    ONNX Runtime's histogram calibrators (entropy, percentile) stack the activations of every calibration
+    batch into one array, so frames of different sizes end in a raw numpy ``ValueError`` (inhomogeneous
+    shape) whatever the batch size. One frame of each distinct raw size is preprocessed to find out.
+    """
+    reps = {f.shape: f for f in frames.frames}
+    sizes = sorted({tuple(recipe._one(f).shape) for f in reps.values()})
+    if len(sizes) > 1:
+        shown = ", ".join("x".join(map(str, s)) for s in sizes[:3]) + (" ..." if len(sizes) > 3 else "")
+        raise CalibrationError(
+            f"calibration frames of {frames.name} have different sizes after recipe '{recipe.name}' ({shown}), and "
+            f"'{method}' calibration stacks all of them into one array. Fix: give the recipe a resize "
+            "(resize: {h: H, w: W}) so every frame has one size, calibrate on frames of one size, or use --method max")
+
+
 def _fashion(split: str, limit: int | None) -> FrameSet:
     from edge.models.fashion_cnn import load_fashion_mnist
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from edge import __version__
 from edge._lazy import has_module, lazy_import
-from edge.calib.data import FrameSet, batches
+from edge.calib.data import FrameSet, batches, check_one_size
 from edge.calib.data import load_many as load_frames
 from edge.calib.evaluate import has_vnni
 from edge.calib.ort_cpu import load_ranges, seal_outputs
@@ -132,6 +132,8 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
     onnx_in, onnx_out = Path(onnx_in), Path(onnx_out)
     if not onnx_in.exists():
         raise InputError(f"ONNX model {onnx_in} does not exist")
+    if method in ("entropy", "percentile"):
+        check_one_size(recipe, frames, method)
     model = onnx.load(str(onnx_in))
     plugins = [n.name or n.op_type for n in model.graph.node if n.domain == PLUGIN_DOMAIN]
     calib_sha = frames.sha256()
@@ -169,7 +171,12 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
     sealed = seal_outputs(qmodel, load_ranges(ranges)) if (cfg["seal"] if seal is None else seal) else []
     seconds = time.perf_counter() - t0
     qmodel = _detach_plugin_functions(qmodel)
+    unshare_plugin_inputs(qmodel)
     _stamp(qmodel, recipe, method, scheme, calib_sha, excluded)
+    if cfg["for_tensorrt"]:  # the static TensorRT parser check (edge.check): errors raise, nothing is written
+        from edge.check import enforce
+
+        enforce(qmodel, stage="edge quantize", name=str(onnx_out))
     with atomic_path(onnx_out, suffix=".onnx") as tmp_out:
         onnx.save(qmodel, str(tmp_out))
     write_text(ranges.with_suffix(".key"), key)
@@ -254,6 +261,28 @@ def _detach_plugin_functions(qmodel):
     from edge.export.ort_functions import detach_plugin_functions
 
     return detach_plugin_functions(qmodel)
+
+
+def unshare_plugin_inputs(qmodel) -> list[str]:
+    """Feed plugin nodes the FP tensor, not a DequantizeLinear output shared with quantized consumers.
+
+    When a tensor ``x`` feeds both a quantized op (a mask-head Conv) and a plugin (EdgeSampleInterp), the
+    quantizer inserts one ``x -> Q -> DQ`` and every consumer reads the DQ output: the plugin then gets
+    INT8-rounded data, and the DQ cannot be fused into the Conv because it has a non-quantized consumer.
+    The plugin input is rewired to ``x`` (the Q's input). Returns the rewired plugin node names.
+    """
+    producers = {o: n for n in qmodel.graph.node for o in n.output}
+    changed = []
+    for node in qmodel.graph.node:
+        if node.domain != PLUGIN_DOMAIN:
+            continue
+        for k, name in enumerate(node.input):
+            dq = producers.get(name)
+            q = producers.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
+            if q is not None and q.op_type == "QuantizeLinear":
+                node.input[k] = q.input[0]
+                changed.append(node.name)
+    return changed
 
 
 def _stamp(model, recipe: Recipe, method: str, scheme: str, calib_sha: str, excluded: list[str]) -> None:

@@ -61,7 +61,10 @@ def _example_inputs(net, shapes: tuple[str, ...]):
     show_default=True,
     help="Dynamic batch and H/W where the model allows, or fixed to the example shape.",
 )
-@click.option("--opset", type=int, default=None, help="ONNX opset (default 18).")
+@click.option("--opset", type=int, default=None,
+              help="ONNX opset (default 18); must lie in the range every --trt release documents (10.3: 9-20).")
+@click.option("--trt", "releases", default=None, show_default="10.3,10.13",
+              help="TensorRT release(s) the file is for: the static parser check (edge check) runs on them.")
 @click.option("--simplify", is_flag=True, help="Simplify with onnxslim (plugin nodes are kept).")
 @click.option(
     "--input-shape",
@@ -80,10 +83,13 @@ def _example_inputs(net, shapes: tuple[str, ...]):
     is_flag=True,
     help="Run the file in ONNX Runtime (plugin nodes via their CPU functions) and compare with PyTorch.",
 )
-def export(model, output, plugins, dynamic, opset, simplify, input_shapes, patch_size, verify):
+def export(model, output, plugins, dynamic, opset, simplify, input_shapes, patch_size, verify, releases):
     """Export MODEL ('module:factory', 'file.py:factory', a torch.save-d module e.g. a DenseNet) to ONNX."""
+    from edge.check import parse_releases, releases_from_env
     from edge.export import to_onnx
 
+    targets = parse_releases(releases) if releases else releases_from_env()
+    check_opset(opset, targets)
     net = load_model(model)
     if patch_size:
         from edge.dense import to_dense
@@ -91,12 +97,28 @@ def export(model, output, plugins, dynamic, opset, simplify, input_shapes, patch
         net = to_dense(net, parse_hw(patch_size))
     args = _example_inputs(net, input_shapes)
     path = to_onnx(
-        net, args, output, plugins=plugins, dynamic=dynamic, opset=opset, simplify=simplify, source=model
+        net, args, output, plugins=plugins, dynamic=dynamic, opset=opset, simplify=simplify, source=model,
+        trt_check=",".join(targets),
     )
     click.echo(_summary(path))
     if verify:
         err = _verify(net, path, args)
         click.echo(f"ONNX Runtime vs PyTorch on the example input: max abs error {err:.3e}")
+
+
+def check_opset(opset: int | None, releases) -> None:
+    """Refuse an opset outside what every targeted TensorRT release documents (10.3: 9-20), before exporting."""
+    from edge.check import supported_opset
+    from edge.errors import InputError
+
+    if opset is None:
+        return
+    ranges = {r: supported_opset(r) for r in releases}
+    lo, hi = max(a for a, _ in ranges.values()), min(b for _, b in ranges.values())
+    if not lo <= opset <= hi:
+        docs = ", ".join(f"{r}: {a}-{b}" for r, (a, b) in ranges.items())
+        raise InputError(f"--opset {opset} is outside what TensorRT {', '.join(releases)} documents ({docs}). "
+                         f"Fix: pass --opset between {lo} and {hi} (default 18), or target other releases with --trt")
 
 
 def _summary(path: Path) -> str:

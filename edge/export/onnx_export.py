@@ -217,6 +217,7 @@ def to_onnx(
     output_names=None,
     source: str | None = None,
     form: str | None = None,
+    trt_check: bool | str = True,
 ) -> Path:
     """Export ``model`` to one checked ONNX file at ``path`` (written atomically).
 
@@ -232,12 +233,16 @@ def to_onnx(
         simplify: run onnxslim (default False); plugin nodes are kept.
         input_names, output_names: graph input/output names (default "input"/"output", numbered if several).
         source, form: provenance stored in ``metadata_props`` (default: the model class and its form).
+        trt_check: run the static TensorRT parser check (:mod:`edge.check`) before writing: True for the
+            default releases (10.3 and 10.13, or ``EDGE_TRT_RELEASES``), a string such as "10.13" for others,
+            False to skip (a file not meant for TensorRT). Errors raise and nothing is written.
 
     Returns:
         Path of the written file.
 
     Raises:
         ExportError: an op without ONNX translation (names the op and the module), a failing checker.
+        TrtCompatError: the file breaks a rule of TensorRT's ONNX parser (names node, rule, release, fix).
         InputError: bad arguments.
     """
     import torch
@@ -271,6 +276,10 @@ def to_onnx(
         proto = _simplify(proto)
     _stamp(proto, source or type(model).__name__, form or _form_of(model), bool(plugins), opset)
     check_model(proto)
+    if trt_check:
+        from edge.check import enforce
+
+        enforce(proto, None if trt_check is True else trt_check, stage="edge export", name=str(path))
     with atomic_path(path) as tmp:
         onnx.save_model(proto, str(tmp))
     return Path(path)
