@@ -58,6 +58,8 @@ def doctor(ctx, as_json: bool, full: bool, report_path: Path | None, steps: str 
             doc["report"] = str(path)
         click.echo(json.dumps(doc, indent=2, default=str))
     else:
+        if not host.live:
+            click.echo(f"root {root}: board files read from this tree; Python packages and the GPU not from it\n")
         click.echo(format_text(checks))
         if results is not None:
             click.echo(_steps_text(results))

@@ -108,13 +108,15 @@ def probe_clocks(host: Host) -> Check:
 
     clk = read_clocks(str(host.root))
     cpus, gpu = clk["cpu"], clk["gpu"]
+    mhz = lambda v: "?" if v is None else f"{v:.0f}"  # noqa: E731 - min/max nodes may be unreadable
     parts = []
     if gpu:
-        parts.append(f"GPU {gpu['cur']:.0f} MHz (range {gpu['min']:.0f}-{gpu['max']:.0f})")
+        parts.append(f"GPU {mhz(gpu['cur'])} MHz (range {mhz(gpu['min'])}-{mhz(gpu['max'])})")
     if cpus:
-        lo, hi = min(c["min"] or 0 for c in cpus), max(c["max"] or 0 for c in cpus)
-        parts.append(f"CPU x{len(cpus)} {min(c['cur'] for c in cpus):.0f}-{max(c['cur'] for c in cpus):.0f} MHz "
-                     f"(range {lo:.0f}-{hi:.0f})")
+        lo = min((c["min"] for c in cpus if c["min"] is not None), default=None)
+        hi = max((c["max"] for c in cpus if c["max"] is not None), default=None)
+        parts.append(f"CPU x{len(cpus)} {mhz(min(c['cur'] for c in cpus))}-{mhz(max(c['cur'] for c in cpus))} MHz "
+                     f"(range {mhz(lo)}-{mhz(hi)})")
     unlocked = (gpu and gpu["min"] is not None and gpu["min"] < (gpu["max"] or 0)) or any(
         c["min"] is not None and c["min"] < (c["max"] or 0) for c in cpus)
     value = "; ".join(parts) or "no cpufreq or GPU devfreq node"

@@ -4,7 +4,8 @@ Sources of every path and call (read, not guessed):
 
 - ``/etc/nv_tegra_release`` ("# R36 (release), REVISION: 4.3, ...") and, without it (containers), the
   version of the ``nvidia-l4t-core`` package: jetson_stats ``jtop/core/jetson_variables.py``
-  (``get_nvidia_l4t``: the file first, then ``dpkg-query --show nvidia-l4t-core``; master f41d5ca).
+  (``get_nvidia_l4t``: the file first, then ``dpkg-query --showformat=${Version} --show nvidia-l4t-core``;
+  master f41d5ca).
 - ``/proc/device-tree/model`` (the module name, NUL-terminated), with the same file under
   ``/sys/firmware/devicetree/base/model`` (what jetson_variables.py ``get_jetson_variables`` reads;
   /proc/device-tree links there), and ``/proc/device-tree/compatible`` ("nvidia,tegra234", ...).
@@ -42,7 +43,7 @@ def l4t_release(host: Host) -> dict | None:
         l4t = f"{m[1]}.{m[2]}" if m else None
         return {"l4t": l4t, "jetpack": jetpack_of(l4t, manifest), "source": "/etc/nv_tegra_release",
                 "raw": text.splitlines()[0][:120]}
-    res = host.run(["dpkg-query", "-W", "-f=${Version}", "nvidia-l4t-core"])
+    res = host.run(["dpkg-query", "--showformat=${Version}", "--show", "nvidia-l4t-core"])  # as jtop asks
     if res is not None and res.returncode == 0 and res.stdout.strip():
         l4t = res.stdout.strip().strip("'").split("-")[0]  # "36.4.3-20250107174145" -> "36.4.3"
         return {"l4t": l4t, "jetpack": jetpack_of(l4t, manifest), "source": "dpkg nvidia-l4t-core"}

@@ -117,7 +117,7 @@ def test_recorded_tree_runs_no_command_and_asks_no_driver(tmp_path):
 
 def test_l4t_from_dpkg_in_a_container(tmp_path):
     root = orin_nano_tree(tmp_path, release=None)
-    dpkg = {"dpkg-query -W -f=${Version} nvidia-l4t-core": "36.4.3-20250107174145"}
+    dpkg = {"dpkg-query --showformat=${Version} --show nvidia-l4t-core": "36.4.3-20250107174145"}
     l4t = by_name(run_checks(Host(root, commands=dpkg), only=["L4T release"]))["L4T release"]
     assert l4t.status == OK and l4t.value.startswith("L4T 36.4.3") and "dpkg nvidia-l4t-core" in l4t.value
 
@@ -254,3 +254,17 @@ def test_parse_videoio_opencv_3_and_4():
     v3 = parse_videoio(OPENCV_3)
     assert v3["GStreamer"].startswith("YES (base ver 1.14.5") and v3["FFMPEG"] == "NO"
     assert parse_videoio("no video block") == {}
+
+
+def test_clocks_with_unreadable_limits_still_print(tmp_path):
+    root = orin_nano_tree(tmp_path)
+    next(root.glob("sys/class/devfreq/*/max_freq")).unlink()
+    clk = by_name(run_checks(Host(root, commands={}), only=["clocks"]))["clocks"]
+    assert clk.status == OK and clk.value.startswith("GPU 625 MHz (range 306-?)")
+
+
+def test_cli_on_a_recorded_tree_says_so(tmp_path, capsys):
+    main(["doctor", "--root", str(orin_nano_tree(tmp_path))])
+    out = capsys.readouterr().out
+    assert out.startswith(f"root {tmp_path / 'orin_nano'}: board files read from this tree")
+    assert "OK    module                 NVIDIA Jetson Orin Nano Developer Kit" in out
