@@ -14,7 +14,9 @@ whose runtime needs a newer driver than JetPack 6's CUDA 12.6) and the fix.
 from __future__ import annotations
 
 import abc
+import contextlib
 import ctypes
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,41 +169,72 @@ class CudaPythonApi(CudaApi):
 
 
 class PyCudaApi(CudaApi):
-    """pycuda (``pycuda.autoinit`` creates the context on the first device)."""
+    """pycuda on the device's PRIMARY context, made current around every call, on whichever thread calls.
+
+    ``pycuda.autoinit`` would create a new context and make it current on the importing thread only: the
+    camera pipeline calls ``infer()`` from its ``edge-infer`` thread, where copies then fail with "invalid
+    device context", and TensorRT (CUDA runtime API) enqueues on the primary context, not on the buffers'.
+    So this layer retains the primary context (``Device.retain_primary_context``, as
+    pycuda/autoprimaryctx.py does; names from inducer/pycuda src/wrapper/wrap_cudadrv.cpp, v2026.1) and
+    pushes/pops it around each call. The runtime API (cuda-python, TensorRT, ``edge.bench.gpu``) uses the
+    same primary context on every thread, so all share one context.
+
+    Args:
+        device: CUDA device ordinal.
+        driver: the ``pycuda.driver`` module (None: import it).
+    """
 
     name = "pycuda"
 
-    def __init__(self):
-        import pycuda.autoinit  # noqa: F401 - creates and pushes the CUDA context
-        import pycuda.driver as drv
+    def __init__(self, device: int = 0, driver: Any = None):
+        if driver is None:
+            import importlib
 
-        self.drv = drv
-        self._alloc: dict[int, Any] = {}  # pointer -> DeviceAllocation (freed when dropped)
+            driver = importlib.import_module("pycuda.driver")
+        self.drv = driver
+        self.drv.init()
+        self.context = self.drv.Device(device).retain_primary_context()
+        self._alloc: dict[int, Any] = {}  # pointer -> DeviceAllocation
+
+    @contextlib.contextmanager
+    def current(self) -> Iterator[None]:
+        """The primary context current on the calling thread for the duration of the block."""
+        self.context.push()
+        try:
+            yield
+        finally:
+            self.drv.Context.pop()
 
     def malloc(self, nbytes: int) -> int:
-        alloc = self.drv.mem_alloc(max(int(nbytes), 1))
+        with self.current():
+            alloc = self.drv.mem_alloc(max(int(nbytes), 1))
         self._alloc[int(alloc)] = alloc
         return int(alloc)
 
     def free(self, ptr: int) -> None:
         alloc = self._alloc.pop(ptr, None)
         if alloc is not None:
-            alloc.free()
+            with self.current():
+                alloc.free()
 
     def host_empty(self, shape, dtype) -> np.ndarray:
-        return self.drv.pagelocked_empty(shape, dtype)
+        with self.current():
+            return self.drv.pagelocked_empty(shape, dtype)
 
     def host_free(self, arr: np.ndarray) -> None:
-        pass  # pycuda frees page-locked memory with the array's base
+        pass  # pycuda frees page-locked memory with the array's base (in the context it was made in)
 
     def htod_async(self, dst: int, src: np.ndarray, stream) -> None:
-        self.drv.memcpy_htod_async(dst, src, stream)
+        with self.current():
+            self.drv.memcpy_htod_async(dst, src, stream)
 
     def dtoh_async(self, dst: np.ndarray, src: int, stream) -> None:
-        self.drv.memcpy_dtoh_async(dst, src, stream)
+        with self.current():
+            self.drv.memcpy_dtoh_async(dst, src, stream)
 
     def stream_create(self):
-        return self.drv.Stream()
+        with self.current():
+            return self.drv.Stream()
 
     def stream_destroy(self, stream) -> None:
         pass
@@ -210,17 +243,21 @@ class PyCudaApi(CudaApi):
         return int(stream.handle)
 
     def stream_synchronize(self, stream) -> None:
-        stream.synchronize()
+        with self.current():
+            stream.synchronize()
 
     def event_create(self):
-        return self.drv.Event()
+        with self.current():
+            return self.drv.Event()
 
     def event_record(self, event, stream) -> None:
-        event.record(stream)
+        with self.current():
+            event.record(stream)
 
     def event_elapsed_ms(self, start, end) -> float:
-        end.synchronize()
-        return float(start.time_till(end))
+        with self.current():
+            end.synchronize()
+            return float(start.time_till(end))
 
 
 APIS = {"cuda-python": CudaPythonApi, "pycuda": PyCudaApi}

@@ -299,3 +299,131 @@ def recording_cuda(double: StrictDouble) -> type:
             return 0.0
 
     return RecordingCuda
+
+
+# ---------------------------------------------------------------- pycuda.driver (names from pycuda's wrapper)
+PYCUDA_SPEC_PATH = Path(__file__).resolve().parent / "pycuda_api.json"
+
+
+class StrictPycudaDriver(types.ModuleType):
+    """A strict recording double of ``pycuda.driver``: only the names pycuda's wrapper exports
+    (``pycuda_api.json``, generated from src/wrapper/wrap_cudadrv.cpp); every call recorded with its thread
+    in ``calls`` as ``(thread name, "Class.member" or "function")``. Like the CUDA driver API, an operation
+    that needs a context raises unless one is current on the calling thread (pushed and not yet popped):
+    "invalid device context" is what the pipeline thread got with ``pycuda.autoinit``."""
+
+    NEEDS_CONTEXT = {"mem_alloc", "pagelocked_empty", "memcpy_htod_async", "memcpy_dtoh_async", "Stream",
+                     "Event", "Stream.synchronize", "Event.record", "Event.synchronize", "Event.time_till",
+                     "DeviceAllocation.free"}
+
+    def __init__(self):
+        import threading
+
+        super().__init__("pycuda.driver")
+        self._spec = json.loads(PYCUDA_SPEC_PATH.read_text())
+        self._local = threading.local()
+        self.calls: list[tuple[str, str]] = []
+        self._next = 0x1000
+
+    def _stack(self) -> list:
+        if not hasattr(self._local, "stack"):
+            self._local.stack = []
+        return self._local.stack
+
+    def _record(self, what: str) -> None:
+        import threading
+
+        if what in self.NEEDS_CONTEXT and not self._stack():
+            raise RuntimeError(f"{what} failed: invalid device context (no context current on thread "
+                               f"'{threading.current_thread().name}')")
+        self.calls.append((threading.current_thread().name, what))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._spec["functions"]:
+            return self._function(name)
+        if name in self._spec["classes"]:
+            return self._class(name)
+        raise AttributeError(f"pycuda.driver has no attribute '{name}' (pycuda's wrapper does not export it)")
+
+    def _function(self, name: str) -> Callable:
+        import numpy as np
+
+        def call(*args, **kwargs):
+            self._record(name)
+            if name == "mem_alloc":
+                return self._class("DeviceAllocation")()
+            if name == "pagelocked_empty":
+                return np.zeros(args[0], args[1] if len(args) > 1 else kwargs.get("dtype", np.float64))
+            return None
+        return call
+
+    def _class(self, name: str) -> type:
+        drv, members = self, self._spec["classes"][name]
+
+        class Meta(type):
+            def __getattr__(cls, attr: str) -> Any:
+                if attr in members["static"]:
+                    return lambda *a, **k: drv._static(name, attr)
+                raise AttributeError(f"pycuda.driver.{name} has no static member '{attr}'")
+
+        def __init__(obj, *args, **kwargs):
+            if name in ("Stream", "Event"):
+                drv._record(name)
+            drv._next += 0x100
+            object.__setattr__(obj, "_addr", drv._next)
+
+        def __getattr__(obj, attr: str) -> Any:
+            if attr.startswith("_") or attr not in members["members"]:
+                raise AttributeError(f"pycuda.driver.{name} has no attribute '{attr}'")
+            if attr == "handle":
+                return obj._addr
+            return lambda *a, **k: drv._method(name, attr, obj)
+
+        return Meta(name, (), {"__init__": __init__, "__getattr__": __getattr__, "__int__": lambda obj: obj._addr})
+
+    def _method(self, cls: str, attr: str, obj: Any) -> Any:
+        self._record(f"{cls}.{attr}")
+        if (cls, attr) == ("Device", "retain_primary_context"):
+            return self._class("Context")()
+        if (cls, attr) == ("Context", "push"):
+            self._stack().append(obj)
+        if (cls, attr) == ("Event", "time_till"):
+            return 0.0
+        return None
+
+    def _static(self, cls: str, attr: str) -> Any:
+        self._record(f"{cls}.{attr}")
+        if (cls, attr) == ("Context", "pop"):
+            self._stack().pop()
+        return None
+
+
+def engine_script(double_calls: Callable[[], list]) -> dict[str, Any]:
+    """Script for a two-tensor engine: input "input" (-1, 3, 8, 8) with profile batch 1..4, output "output"
+    (-1, 4) float32 whose batch follows the last ``set_input_shape``. ``double_calls`` returns the log."""
+    io = {"input": ("INPUT", (-1, 3, 8, 8)), "output": ("OUTPUT", (-1, 4))}
+
+    def out_shape(obj, name):
+        sets = [c[2]["shape"] for c in double_calls() if c[:2] == ("call", "IExecutionContext.set_input_shape")]
+        return tuple(sets[-1])[:1] + io[name][1][1:] if name == "output" else tuple(sets[-1])
+
+    return {
+        "ICudaEngine.num_io_tensors": 2,
+        "ICudaEngine.get_tensor_name": lambda obj, index: list(io)[index],
+        "ICudaEngine.get_tensor_mode": lambda obj, name: EnumMember("TensorIOMode", io[name][0]),
+        "ICudaEngine.get_tensor_shape": lambda obj, name: io[name][1],
+        "ICudaEngine.get_tensor_dtype": lambda obj, name: EnumMember("DataType", "FLOAT"),
+        "ICudaEngine.get_tensor_profile_shape": lambda obj, name, profile_index: [(1, 3, 8, 8), (2, 3, 8, 8),
+                                                                                   (4, 3, 8, 8)],
+        "IExecutionContext.get_tensor_shape": out_shape,
+        "IExecutionContext.infer_shapes": [],
+    }
+
+
+def scripted_engine_double(monkeypatch) -> StrictDouble:
+    """``use_double`` with ``engine_script`` installed (the log the script reads is the double's own)."""
+    double = use_double(monkeypatch)
+    double.script.update(engine_script(lambda: double.calls))
+    return double

@@ -9,17 +9,22 @@ class: its bases, its enum members (``ClassVar`` annotations), its settable attr
 and ``@x.setter`` properties), its read-only properties and, for each method, every overload's parameters
 and return annotation. Module level: functions and annotated constants (``__version__``).
 ``test_protocol_double.py`` regenerates the spec from the stubs when they are installed and compares.
+
+``--pycuda <wrap_cudadrv.cpp> <repo@commit>`` writes ``pycuda_api.json`` (the names pycuda.driver exports)
+from pycuda's wrapper source (github.com/inducer/pycuda, src/wrapper/wrap_cudadrv.cpp).
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SPEC = HERE / "trt_api_10_13.json"
+PYCUDA_SPEC = HERE / "pycuda_api.json"
 STUBS = ("tensorrt_bindings/tensorrt.pyi", "tensorrt/__init__.pyi")
 
 
@@ -93,7 +98,31 @@ def generate(site_packages: Path) -> dict:
     return spec
 
 
+def generate_pycuda(cpp: str, source: str) -> dict:
+    """Names ``pycuda.driver`` exports, from pycuda's Boost.Python wrapper (src/wrapper/wrap_cudadrv.cpp):
+    module functions (``py::def``, ``DEF_SIMPLE_FUNCTION``) and, per class (``py::class_<...>("Name"``),
+    its methods and properties; ``static`` lists the ``.staticmethod("x")`` ones."""
+    spec: dict = {"source": source, "functions": sorted(set(re.findall(r'py::def\("(\w+)"', cpp)) |
+                                                          set(re.findall(r"DEF_SIMPLE_FUNCTION\((\w+)\)", cpp))),
+                  "classes": {}}
+    starts = [m for m in re.finditer(r"py::class_<[^;]*?>\s*(?:\w+\s*)?\(\s*\"(\w+)\"", cpp)]
+    for i, m in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(cpp)
+        body = cpp[m.end():end]
+        names = set(re.findall(r'\.(?:def|add_property|def_readonly|def_readwrite)\(\s*"(\w+)"', body))
+        names |= set(re.findall(r"\.DEF_SIMPLE_METHOD\((\w+)\)", body))
+        names |= set(re.findall(r"wrp\.(?:def|add_property)\(\s*\"(\w+)\"", body))
+        spec["classes"][m.group(1)] = {"members": sorted(names),
+                                      "static": sorted(set(re.findall(r'\.staticmethod\("(\w+)"\)', body)))}
+    return spec
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "--pycuda":  # --pycuda <wrap_cudadrv.cpp> "<repo@commit>"
+        PYCUDA_SPEC.write_text(json.dumps(generate_pycuda(Path(argv[1]).read_text(), argv[2]), indent=0,
+                                          sort_keys=True) + "\n")
+        print(f"wrote {PYCUDA_SPEC}")
+        return 0
     if len(argv) != 1:
         print(__doc__)
         return 2
