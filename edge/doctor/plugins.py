@@ -11,8 +11,11 @@ returns the ``IPluginRegistry``; ``load_library(plugin_path)`` registers a libra
 
 from __future__ import annotations
 
+from edge._lazy import lazy_import
 from edge.doctor.core import FAIL, OK, SKIP, WARN, Check, Host
 from edge.doctor.device import is_jetson
+
+trt = lazy_import("tensorrt", feature="listing the plugin creators TensorRT registered")
 
 
 def registry_creators(registry) -> list[tuple[str, str, str]]:
@@ -41,8 +44,6 @@ def probe_plugin_library(host: Host) -> Check:
         trtp.load(path)
     except PluginError as e:
         return Check("TensorRT plugins", FAIL, f"{path} does not load: {e}", trtp.BUILD_HINT, {"path": str(path)})
-    import tensorrt as trt
-
     edge_creators = [c for c in registry_creators(trt.get_plugin_registry()) if c[0].startswith("Edge")]
     listed = ", ".join(f"{n} v{v}" + (f" (namespace {ns!r})" if ns else "") for n, v, ns in edge_creators)
     return Check("TensorRT plugins", OK, f"{path}: {listed}", None,
