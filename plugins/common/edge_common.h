@@ -10,8 +10,10 @@
 #ifdef __CUDACC__
 #include <cuda_fp16.h>
 #define EDGE_HD __host__ __device__ __forceinline__
+#define EDGE_UNROLL _Pragma("unroll")
 #else
 #define EDGE_HD inline
+#define EDGE_UNROLL // host compilers unroll on their own; GCC warns about an unknown "#pragma unroll"
 #endif
 
 namespace edge

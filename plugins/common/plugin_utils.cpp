@@ -34,8 +34,26 @@ void log(nvinfer1::ILogger::Severity severity, std::string const& msg) noexcept
 
 int32_t fail(char const* plugin, std::string const& msg) noexcept
 {
-    std::string const prefix = std::string(plugin) + ": ";
-    log(nvinfer1::ILogger::Severity::kERROR, msg.rfind(prefix, 0) == 0 ? msg : prefix + msg);
+    try
+    {
+        std::string const prefix = std::string(plugin) + ": ";
+        log(nvinfer1::ILogger::Severity::kERROR, msg.rfind(prefix, 0) == 0 ? msg : prefix + msg);
+    }
+    catch (...) // out of memory while building the message: the -1 still reports the failure
+    {
+    }
+    return -1;
+}
+
+int32_t fail(char const* plugin, char const* msg) noexcept
+{
+    try
+    {
+        return fail(plugin, std::string(msg ? msg : "unknown error"));
+    }
+    catch (...)
+    {
+    }
     return -1;
 }
 

@@ -23,7 +23,21 @@ void setLoggerFinder(nvinfer1::ILoggerFinder* finder);
 void log(nvinfer1::ILogger::Severity severity, std::string const& msg) noexcept;
 
 //! Logs an error and returns -1 (the failure code of TensorRT's int32_t plugin methods).
+//! Every TensorRT plugin method is noexcept: this overload takes the message as char const* so that no
+//! std::string is built at the call site (a bad_alloc there would std::terminate the host process); the
+//! message is assembled inside a try block.
+int32_t fail(char const* plugin, char const* msg) noexcept;
+//! Same for a message already built (inside the caller's try block).
 int32_t fail(char const* plugin, std::string const& msg) noexcept;
+
+//! `a op b`, or nullptr when an operand is null. IExprBuilder::constant/operation may return nullptr
+//! (NvInferRuntime.h, release/10.3 ~l.296: "Returns nullptr if op is not a valid DimensionOperation"), and
+//! operation() takes references: this checks before dereferencing, getOutputShapes() checks the result.
+inline nvinfer1::IDimensionExpr const* exprOp(nvinfer1::IExprBuilder& eb, nvinfer1::DimensionOperation op,
+    nvinfer1::IDimensionExpr const* a, nvinfer1::IDimensionExpr const* b) noexcept
+{
+    return a != nullptr && b != nullptr ? eb.operation(op, *a, *b) : nullptr;
+}
 
 //! Attribute problems are reported as this exception inside the plugin and turned into a logged error +
 //! nullptr/-1 at the noexcept API boundary.

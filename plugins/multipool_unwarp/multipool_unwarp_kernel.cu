@@ -9,12 +9,15 @@ namespace unwarp
 namespace
 {
 
-template <typename T>
-__global__ void gatherKernel(Params p, T const* __restrict__ x, T* __restrict__ y, int64_t total)
+// I = int32_t when fitsInt32(): 32-bit division in the index math (a 64-bit div/mod is a ~70-instruction
+// subroutine on the GPU, once per digit per element).
+template <typename T, typename I>
+__global__ void gatherKernel(Params p, T const* __restrict__ x, T* __restrict__ y, I total)
 {
-    int64_t const step = static_cast<int64_t>(gridDim.x) * blockDim.x;
-    for (int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; idx < total; idx += step)
-        y[idx] = x[sourceOfOutput(p, idx)];
+    I const step = static_cast<I>(gridDim.x) * static_cast<I>(blockDim.x);
+    for (I idx = static_cast<I>(blockIdx.x) * static_cast<I>(blockDim.x) + static_cast<I>(threadIdx.x); idx < total;
+         idx += step)
+        y[idx] = x[sourceOfOutput<I>(p, idx)];
 }
 
 } // namespace
@@ -29,7 +32,12 @@ cudaError_t launch(Params const& p, T const* x, T* y, cudaStream_t stream)
     int64_t blocks = (total + threads - 1) / threads;
     if (blocks > 65535LL * 8) // grid-stride loop beyond this: plenty of blocks for any Jetson
         blocks = 65535LL * 8;
-    gatherKernel<T><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(p, x, y, total);
+    // idx + step stays below total + 65535 * 8 * 256 < 2^31 + 2^27: no int32 overflow in the loop either
+    if (fitsInt32(p) && total + blocks * threads <= INT32_MAX)
+        gatherKernel<T, int32_t>
+            <<<static_cast<unsigned>(blocks), threads, 0, stream>>>(p, x, y, static_cast<int32_t>(total));
+    else
+        gatherKernel<T, int64_t><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(p, x, y, total);
     return cudaGetLastError();
 }
 

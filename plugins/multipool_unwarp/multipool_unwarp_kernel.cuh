@@ -28,38 +28,70 @@ struct Params
 //! Flat index into X (N, C, h, w) of output element (b, c, y, x) of Y (B, C, outH, outW).
 //! Digits come off y and x first layer first (least significant); the shift number m is the mixed-radix
 //! number (i_n, j_n, ..., i_1, j_1) with radix (sy_l, sx_l): the batch layout of edge.dense's body.
-EDGE_HD int64_t sourceIndex(Params const& p, int64_t b, int64_t c, int64_t y, int64_t x)
+//! I is the index type: int64_t always works; the CUDA launcher uses int32_t when the input volume fits
+//! (every intermediate below is at most the input volume, see fitsInt32()).
+//! The layer loop is unrolled to kMaxLayers with constant indices: a dynamic p.sy[l] made nvcc copy Params
+//! to a local-memory stack frame (120 bytes on sm_87).
+template <typename I>
+EDGE_HD I sourceIndex(Params const& p, I b, I c, I y, I x)
 {
-    int64_t m = 0;
-    int64_t radix = 1;
-    for (int32_t l = 0; l < p.nLayers; ++l)
+    I m = 0;
+    I radix = 1;
+    EDGE_UNROLL
+    for (int32_t l = 0; l < kMaxLayers; ++l)
     {
-        int64_t const i = y % p.sy[l];
-        int64_t const j = x % p.sx[l];
-        y /= p.sy[l];
-        x /= p.sx[l];
-        m += (i * p.sx[l] + j) * radix;
-        radix *= static_cast<int64_t>(p.sy[l]) * p.sx[l];
+        if (l >= p.nLayers)
+            break;
+        I const sy = static_cast<I>(p.sy[l]);
+        I const sx = static_cast<I>(p.sx[l]);
+        I const qy = y / sy; // one division per digit: the remainder is y - qy * sy
+        I const qx = x / sx;
+        m += ((y - qy * sy) * sx + (x - qx * sx)) * radix;
+        radix *= sy * sx;
+        y = qy;
+        x = qx;
     }
-    return (((m * p.batch + b) * p.channels + c) * p.inH + y) * p.inW + x;
+    return (((m * static_cast<I>(p.batch) + b) * static_cast<I>(p.channels) + c) * static_cast<I>(p.inH) + y)
+        * static_cast<I>(p.inW)
+        + x;
 }
 
-//! Flat output index -> source index (output is NCHW contiguous).
-EDGE_HD int64_t sourceOfOutput(Params const& p, int64_t idx)
+//! Flat output index -> source index (output is NCHW contiguous); I as in sourceIndex().
+template <typename I>
+EDGE_HD I sourceOfOutput(Params const& p, I idx)
 {
-    int64_t const x = idx % p.outW;
-    idx /= p.outW;
-    int64_t const y = idx % p.outH;
-    idx /= p.outH;
-    int64_t const c = idx % p.channels;
-    int64_t const b = idx / p.channels;
-    return sourceIndex(p, b, c, y, x);
+    I const outW = static_cast<I>(p.outW), outH = static_cast<I>(p.outH), ch = static_cast<I>(p.channels);
+    I q = idx / outW;
+    I const x = idx - q * outW;
+    idx = q;
+    q = idx / outH;
+    I const y = idx - q * outH;
+    idx = q;
+    q = idx / ch;
+    I const c = idx - q * ch;
+    return sourceIndex<I>(p, q, c, y, x);
+}
+
+//! Number of input elements N * C * h * w (N = batch * M).
+EDGE_HD int64_t inputVolume(Params const& p)
+{
+    int64_t m = 1;
+    for (int32_t l = 0; l < p.nLayers; ++l)
+        m *= static_cast<int64_t>(p.sy[l]) * p.sx[l];
+    return m * p.batch * p.channels * p.inH * p.inW;
 }
 
 //! Number of output elements.
 EDGE_HD int64_t outputVolume(Params const& p)
 {
     return p.batch * p.channels * p.outH * p.outW;
+}
+
+//! True when int32 index math is exact: every index and intermediate of sourceOfOutput() is below the output
+//! or the input volume (m * batch + b < N, ..., and the output digits below outputVolume()).
+inline bool fitsInt32(Params const& p)
+{
+    return outputVolume(p) <= INT32_MAX && inputVolume(p) <= INT32_MAX;
 }
 
 //! Fills p from the attributes and the input shape (N, C, h, w); returns nullptr or the reason it is invalid.

@@ -156,12 +156,12 @@ int32_t MultiPoolUnwarpPlugin::getOutputShapes(DimsExprs const* inputs, int32_t 
     DimsExprs& y = outputs[0];
     y.nbDims = 4;
     y.d[0] = mAttrs.batch ? eb.constant(mAttrs.batch)
-                          : eb.operation(DimensionOperation::kFLOOR_DIV, *x.d[0], *eb.constant(mAttrs.shifts()));
+                          : exprOp(eb, DimensionOperation::kFLOOR_DIV, x.d[0], eb.constant(mAttrs.shifts()));
     y.d[1] = x.d[1];
     y.d[2] = mAttrs.outH ? eb.constant(mAttrs.outH)
-                         : eb.operation(DimensionOperation::kPROD, *x.d[2], *eb.constant(mAttrs.totalY()));
+                         : exprOp(eb, DimensionOperation::kPROD, x.d[2], eb.constant(mAttrs.totalY()));
     y.d[3] = mAttrs.outW ? eb.constant(mAttrs.outW)
-                         : eb.operation(DimensionOperation::kPROD, *x.d[3], *eb.constant(mAttrs.totalX()));
+                         : exprOp(eb, DimensionOperation::kPROD, x.d[3], eb.constant(mAttrs.totalX()));
     for (int32_t i = 0; i < 4; ++i)
         if (y.d[i] == nullptr)
             return fail(kUnwarpName, "the expression builder returned null");
@@ -226,6 +226,7 @@ IPluginV3* MultiPoolUnwarpPlugin::attachToContext(IPluginResourceContext*) noexc
 
 PluginFieldCollection const* MultiPoolUnwarpPlugin::getFieldsToSerialize() noexcept
 {
+    // PluginField's constructor is noexcept (NvInferRuntimePlugin.h, release/10.3 ~l.881): no allocation here
     mFields = {intField(kFieldNames[0], mAttrs.stridesY.data(), static_cast<int32_t>(mAttrs.stridesY.size())),
         intField(kFieldNames[1], mAttrs.stridesX.data(), static_cast<int32_t>(mAttrs.stridesX.size())),
         intField(kFieldNames[2], &mAttrs.batch, 1), intField(kFieldNames[3], &mAttrs.outH, 1),

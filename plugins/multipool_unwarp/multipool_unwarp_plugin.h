@@ -4,6 +4,7 @@
 #include "../common/plugin_utils.h"
 #include "multipool_unwarp_kernel.cuh"
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -79,7 +80,8 @@ public:
 
 private:
     UnwarpAttributes mAttrs;
-    std::vector<nvinfer1::PluginField> mFields;
+    // a fixed array: getFieldsToSerialize() is noexcept and must not allocate
+    std::array<nvinfer1::PluginField, 5> mFields{};
     nvinfer1::PluginFieldCollection mFc{};
 };
 

@@ -12,7 +12,7 @@ void gather(unwarp::Params const& p, T const* x, T* y)
 {
     int64_t const total = unwarp::outputVolume(p);
     for (int64_t idx = 0; idx < total; ++idx)
-        y[idx] = x[unwarp::sourceOfOutput(p, idx)];
+        y[idx] = x[unwarp::sourceOfOutput<int64_t>(p, idx)];
 }
 } // namespace
 

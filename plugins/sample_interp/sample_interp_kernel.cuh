@@ -30,9 +30,20 @@ struct Params
     float lambda{0.f};
 };
 
+//! a / b rounded towards minus infinity (b > 0): TensorRT's DimensionOperation::kFLOOR_DIV ("Floor division
+//! of the first element by the second", NvInferRuntime.h release/10.3 l.184), which the plugin's
+//! getOutputShapes() uses. C++'s / truncates towards zero and differs for a negative a.
+EDGE_HD int64_t floorDiv(int64_t a, int64_t b)
+{
+    int64_t const q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+//! Output size of the convolution: floor((in + 2p - d(k-1) - 1) / s) + 1, <= 0 when the input is smaller
+//! than the dilated kernel (then setShapes() rejects the shapes, as the engine's shape would be <= 0 too).
 EDGE_HD int64_t convOutSize(int64_t in, int64_t k, int32_t s, int32_t p, int32_t d)
 {
-    return (in + 2 * p - d * (k - 1) - 1) / s + 1;
+    return floorDiv(in + 2 * p - d * (k - 1) - 1, s) + 1;
 }
 
 //! Length of one receptive field: Cin/groups * kh * kw (the GEMM's K).

@@ -137,12 +137,13 @@ int32_t SampleInterpPlugin::getOutputShapes(DimsExprs const* inputs, int32_t nbI
     DimsExprs const& x = inputs[0];
     DimsExprs const& w = inputs[2];
     // Ho = (H + 2p + d - 1 - d*kh) floordiv s + 1, likewise Wo
+    // sinterp::convOutSize() is the same floor division (negative numerator: input smaller than the kernel)
     auto outSize = [&](IDimensionExpr const* in, IDimensionExpr const* k, int32_t s, int32_t p, int32_t d) {
-        auto const* span = eb.operation(DimensionOperation::kSUM, *in, *eb.constant(2 * p + d - 1));
-        auto const* dk = eb.operation(DimensionOperation::kPROD, *k, *eb.constant(d));
-        auto const* q = eb.operation(
-            DimensionOperation::kFLOOR_DIV, *eb.operation(DimensionOperation::kSUB, *span, *dk), *eb.constant(s));
-        return eb.operation(DimensionOperation::kSUM, *q, *eb.constant(1));
+        auto const* span = exprOp(eb, DimensionOperation::kSUM, in, eb.constant(2 * p + d - 1));
+        auto const* dk = exprOp(eb, DimensionOperation::kPROD, k, eb.constant(d));
+        auto const* q = exprOp(
+            eb, DimensionOperation::kFLOOR_DIV, exprOp(eb, DimensionOperation::kSUB, span, dk), eb.constant(s));
+        return exprOp(eb, DimensionOperation::kSUM, q, eb.constant(1));
     };
     DimsExprs& y = outputs[0];
     y.nbDims = 4;
@@ -222,6 +223,7 @@ IPluginV3* SampleInterpPlugin::attachToContext(IPluginResourceContext*) noexcept
 
 PluginFieldCollection const* SampleInterpPlugin::getFieldsToSerialize() noexcept
 {
+    // PluginField's constructor is noexcept (NvInferRuntimePlugin.h, release/10.3 ~l.881): no allocation here
     mFields = {intField(kFieldNames[0], mAttrs.stride, 2), intField(kFieldNames[1], mAttrs.padding, 2),
         intField(kFieldNames[2], mAttrs.dilation, 2), intField(kFieldNames[3], &mAttrs.groups, 1),
         intField(kFieldNames[4], &mAttrs.activation, 1), intField(kFieldNames[5], &mAttrs.window, 1),

@@ -5,6 +5,7 @@
 #include "../common/plugin_utils.h"
 #include "sample_interp_kernel.cuh"
 
+#include <array>
 #include <vector>
 
 namespace edge
@@ -76,7 +77,8 @@ public:
 
 private:
     InterpAttributes mAttrs;
-    std::vector<nvinfer1::PluginField> mFields;
+    // a fixed array: getFieldsToSerialize() is noexcept and must not allocate
+    std::array<nvinfer1::PluginField, 7> mFields{};
     nvinfer1::PluginFieldCollection mFc{};
 };
 

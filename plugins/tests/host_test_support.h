@@ -108,8 +108,10 @@ public:
     }
     IDimensionExpr const* constant(int64_t value) override
     {
-        return make(value, true);
+        return nullConstants ? nullptr : make(value, true);
     }
+    //! constant() returns nullptr (as a builder may): getOutputShapes must fail with -1, not dereference it
+    bool nullConstants = false;
     IDimensionExpr const* operation(DimensionOperation op, IDimensionExpr const& a, IDimensionExpr const& b) override
     {
         int64_t const x = valueOf(&a), y = valueOf(&b);
@@ -216,7 +218,7 @@ static std::unique_ptr<P> create(char const* name, Fields const& f)
     return std::unique_ptr<P>(static_cast<P*>(creator(name)->createPlugin("node", &fc, TensorRTPhase::kBUILD)));
 }
 
-static bool rejected(char const* name, Fields const& f, char const* mention)
+[[maybe_unused]] static bool rejected(char const* name, Fields const& f, char const* mention)
 {
     gFinder.logger.lastError.clear();
     PluginFieldCollection const fc = f.fc();

@@ -1,6 +1,7 @@
 // CPU reference checks that need no Python: hand-computed unwarp cases, the half conversion, error paths,
 // and sample_interp identities (all-ones mask = conv; isolated position = 0). ctest runs it.
 #include "../common/edge_common.h"
+#include "../sample_interp/sample_interp_kernel.cuh"
 
 #include <cmath>
 #include <cstdio>
@@ -25,6 +26,32 @@ extern "C" int64_t edge_sample_interp_cpu_run(float const*, int64_t const*, int6
     double*);
 
 #include "check.h"
+
+// convOutSize() must be the floor division of the plugin's getOutputShapes (DimensionOperation::kFLOOR_DIV):
+// for an input smaller than the dilated kernel the numerator is negative, and truncation gave 1 instead of 0.
+static void testConvOutSizeFloors()
+{
+    for (int64_t in = 0; in <= 6; ++in)
+        for (int64_t k = 1; k <= 5; ++k)
+            for (int32_t s = 1; s <= 3; ++s)
+                for (int32_t pad = 0; pad <= 1; ++pad)
+                    for (int32_t d = 1; d <= 2; ++d)
+                    {
+                        int64_t const num = in + 2 * pad - d * (k - 1) - 1;
+                        int64_t const want = static_cast<int64_t>(std::floor(static_cast<double>(num) / s)) + 1;
+                        CHECK(edge::sinterp::convOutSize(in, k, s, pad, d) == want);
+                    }
+    CHECK(edge::sinterp::convOutSize(1, 2, 2, 0, 1) == 0); // (1 - 1 - 1) floordiv 2 = -1, truncation: 0
+    // the reference rejects that shape instead of computing one output row from padding alone
+    std::vector<float> x(1 * 1 * 1 * 4, 1.f), w(2 * 2, 1.f), bias(1, 0.f), mask(4, 1.f), y(4);
+    int64_t xs[4] = {1, 1, 1, 4}, ws[4] = {1, 1, 2, 2}, ms[4] = {1, 1, 1, 2};
+    int32_t attrs[9] = {2, 2, 0, 0, 1, 1, 1, 0, 3};
+    int64_t shape[4];
+    CHECK(edge_sample_interp_ref(x.data(), mask.data(), w.data(), bias.data(), y.data(), 0, xs, ms, ws, 1, attrs,
+              0.5f, shape)
+        == -1);
+    CHECK(std::strstr(edge_ref_last_error(), "empty") != nullptr);
+}
 
 static void testUnwarpOneLayer()
 {
@@ -260,6 +287,7 @@ static void testFusedRun()
 
 int main()
 {
+    testConvOutSizeFloors();
     testUnwarpOneLayer();
     testUnwarpErrors();
     testHalf();

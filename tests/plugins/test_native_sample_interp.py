@@ -172,6 +172,16 @@ def test_bad_input_is_rejected_with_the_reason(ref_lib, kwargs, message):
         native(x, mask, weight, bias, **kwargs)
 
 
+def test_input_smaller_than_the_strided_kernel_is_an_empty_output(ref_lib):
+    """Ho = floor((H + 2p - d(k-1) - 1) / s) + 1 (TensorRT's kFLOOR_DIV in the plugin): H=1, k=2, s=2 gives
+    floor(-1/2) + 1 = 0, which truncating division made 1 (a row computed from padding alone)."""
+    from edge.native import sample_interp as native
+
+    x, weight, bias = torch.ones(1, 1, 1, 4), torch.ones(1, 1, 2, 2), torch.zeros(1)
+    with pytest.raises(InputError, match="empty"):
+        native(x, torch.ones(1, 1, 1, 2), weight, bias, stride=2)
+
+
 # ---- fast CPU path of torch.ops.edge.sample_interp (plugins/sample_interp/sample_interp_cpu.cpp) ---------------
 
 def _fast(x, mask, weight, bias, c, threads=None, method=0, dense_above=None, stages=None):
