@@ -27,11 +27,15 @@ from edge.errors import InputError
               help="With --full: the report file (default edge-doctor-<host>-<time>.md in this folder).")
 @click.option("--steps", default=None, help="With --full: only these steps, comma-separated "
               "(build,harness,tests,bench).")
+@click.option("--build-dir", default="build/plugins", show_default=True,
+              help="With --full: where the build step builds the plugins (relative to the repository root); the "
+                   "later steps load the libraries from there.")
 @click.option("--root", default="/", show_default=True, type=click.Path(file_okay=False, path_type=Path),
               help="Read the board's files below this folder (a recorded sysfs/procfs tree); commands such as "
                    "nvpmodel are then not run.")
 @click.pass_context
-def doctor(ctx, as_json: bool, full: bool, report_path: Path | None, steps: str | None, root: Path):
+def doctor(ctx, as_json: bool, full: bool, report_path: Path | None, steps: str | None, build_dir: str,
+           root: Path):
     """Check this machine for edge; attach `edge doctor --json` to bug reports.
 
     \b
@@ -50,7 +54,7 @@ def doctor(ctx, as_json: bool, full: bool, report_path: Path | None, steps: str 
         from edge.doctor.full import run_full
 
         only = [s.strip() for s in steps.split(",") if s.strip()] if steps else None
-        doc, path = run_full(checks, host, report_path, only)
+        doc, path = run_full(checks, host, report_path, only, build_dir=build_dir)
         results = doc["steps"]
     if as_json:
         doc = report(checks, host, results)

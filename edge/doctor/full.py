@@ -58,21 +58,23 @@ def repo_root() -> Path | None:
     return root if (root / "scripts" / "build_plugins.sh").is_file() and (root / "tests").is_dir() else None
 
 
-def default_steps(checks: list[Check], repo: Path | None, out_dir: Path) -> list[Step]:
-    """The four steps, with the pytest marker of what this machine has (GPU, TensorRT)."""
+def default_steps(checks: list[Check], repo: Path | None, out_dir: Path, build_dir: str = "build/plugins") -> list[Step]:
+    """The four steps, with the pytest marker of what this machine has (GPU, TensorRT); the steps after the
+    build load the libraries it made (EDGE_PLUGIN_DIR = ``build_dir``)."""
     ok = {c.name for c in checks if c.status == OK}
     markers = [m for m, have in (("needs_gpu", "GPU" in ok), ("needs_trt", "TensorRT" in ok)) if have]
     harness = next((h for h in HARNESS_CANDIDATES if repo and (repo / h).is_file()), None)
     harness_argv = (["bash", harness] if harness and harness.endswith(".sh") else
                     [sys.executable, harness] if harness else ["<CUDA kernel harness: not in this checkout>"])
+    libs = {"EDGE_PLUGIN_DIR": str((repo / build_dir) if repo else build_dir)}
     return [
-        Step("build", ["bash", "scripts/build_plugins.sh"], 240, ("source", "cmake"),
+        Step("build", ["bash", "scripts/build_plugins.sh", build_dir], 240, ("source", "cmake"),
              {"JOBS": str(os.cpu_count() or 2)}),
-        Step("harness", harness_argv, 90, ("source", "gpu", "harness")),
+        Step("harness", harness_argv, 90, ("source", "gpu", "harness"), libs),
         Step("tests", [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-m",
-                       " or ".join(markers) or "needs_gpu or needs_trt"], 180, ("source", "gpu_or_trt")),
+                       " or ".join(markers) or "needs_gpu or needs_trt"], 180, ("source", "gpu_or_trt"), libs),
         Step("bench", [sys.executable, "scripts/bench_plugins.py", "--quick", "--json",
-                       str(out_dir / "bench_plugins.json")], 60, ("source", "gpu", "trt")),
+                       str(out_dir / "bench_plugins.json")], 60, ("source", "gpu", "trt"), libs),
     ]
 
 
@@ -171,7 +173,7 @@ def attach_bench_result(results: list[dict], out_dir: Path) -> None:
 
 
 def run_full(checks: list[Check], host, report_path: str | Path | None = None, only: list[str] | None = None,
-             budget_s: float = BUDGET_S) -> tuple[dict, Path]:
+             budget_s: float = BUDGET_S, build_dir: str = "build/plugins") -> tuple[dict, Path]:
     """Run the steps (``only``: a subset by name), write the report file; (report document, its path).
 
     Raises:
@@ -183,7 +185,7 @@ def run_full(checks: list[Check], host, report_path: str | Path | None = None, o
 
     repo = repo_root()
     with tempfile.TemporaryDirectory(prefix="edge-doctor-") as tmp:
-        steps = default_steps(checks, repo, Path(tmp))
+        steps = default_steps(checks, repo, Path(tmp), build_dir)
         names = [s.name for s in steps]
         if only is not None:
             bad = [n for n in only if n not in names]
