@@ -1,9 +1,12 @@
 """GPU timing with CUDA events (cuda-python) for TensorRT runners, and device-memory readings.
 
-A TensorRT Runner of edge.runtime exposes ``copy_inputs(feed)``, ``execute()`` (enqueue only, no
-copies), ``copy_outputs()``, ``synchronize()`` and ``stream``. Events recorded on that stream around each
-part give trtexec's H2D latency, GPU compute time and D2H latency for one inference; ``execute()`` alone
-(inputs already on the device) gives the compute time without copies. With CUDA-graph replay enabled on
+A TensorRT Runner of edge.runtime exposes ``stage_inputs(feed)`` (host work), ``enqueue_h2d()``,
+``execute()`` (enqueue only, no copies), ``copy_outputs()``, ``synchronize()`` and ``stream``. Events
+recorded on that stream around exactly the H2D copies, the enqueue and the D2H copies give trtexec's
+H2D latency, GPU compute time and D2H latency for one inference; the host work (feed check, copy into
+page-locked memory, shapes and addresses when they change) runs before the first event, so it is in
+``host_ms`` but in no GPU figure. ``execute()`` alone (inputs already on the device) gives the compute
+time without copies. With CUDA-graph replay enabled on
 the runner (``cuda_graph=True`` at load time), ``execute()`` replays the captured graph.
 On a machine without a driver every function here reports "not available" instead of failing.
 """
@@ -17,7 +20,7 @@ from edge.errors import RuntimeBackendError
 
 cudart = lazy_import("cuda.bindings.runtime", feature="GPU timing with CUDA events")
 
-GPU_METHODS = ("copy_inputs", "execute", "copy_outputs", "synchronize", "stream")
+GPU_METHODS = ("stage_inputs", "enqueue_h2d", "execute", "copy_outputs", "synchronize", "stream")
 
 
 def supports_gpu_timing(runner) -> bool:
@@ -67,11 +70,15 @@ class CudaEvents:
 
 
 def time_with_copies(runner, feed: dict, events: CudaEvents) -> dict:
-    """One inference split into H2D, compute and D2H (GPU time, ms) plus host wall and enqueue time."""
+    """One inference split into H2D, compute and D2H (GPU time, ms) plus host wall and enqueue time.
+
+    Event order on the runner's stream: host staging | e0 | H2D copies | e1 | enqueue | e2 | D2H | e3.
+    """
     s = runner.stream
     t0 = time.perf_counter()
+    runner.stage_inputs(feed)  # host work, outside the GPU figures
     events.record(0, s)
-    runner.copy_inputs(feed)
+    runner.enqueue_h2d()
     events.record(1, s)
     te = time.perf_counter()
     runner.execute()
@@ -106,31 +113,29 @@ def device_memory() -> dict | None:
 
 
 class DeviceMemoryWatch:
-    """``with DeviceMemoryWatch() as w: ...`` then ``w.peak_used_mb``: high-water mark of device memory in
-    use (cudaMemGetInfo, sampled every ``interval_s`` by a thread). On a Jetson the GPU shares the
-    system's memory, so this is the unified-memory high-water mark of the whole board."""
+    """``with DeviceMemoryWatch() as w: ...`` then ``w.peak_used_mb``: the larger of the device memory in
+    use (cudaMemGetInfo) sampled when the block starts and when it ends.
 
-    def __init__(self, interval_s: float = 0.005):
-        import threading
+    Nothing samples inside the block: it wraps timed rounds, and a Python thread polling cudaMemGetInfo
+    there (every 5 ms before) competes with the timed thread for the GIL and the CPU. A runner's buffers
+    and TensorRT's context memory exist before the round starts and persist after it, so the two samples
+    see them. On a Jetson the GPU shares the system's memory, so this is a board-wide figure.
+    """
 
-        self.interval_s, self.peak_used_mb, self._stop = interval_s, None, threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="edge-devmem", daemon=True)
+    def __init__(self) -> None:
+        self.peak_used_mb: float | None = None
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            m = device_memory()
-            if m is None:
-                return
+    def _sample(self) -> None:
+        m = device_memory()
+        if m is not None:
             self.peak_used_mb = max(self.peak_used_mb or 0.0, m["used_mb"])
-            self._stop.wait(self.interval_s)
 
     def __enter__(self):
-        self._thread.start()
+        self._sample()
         return self
 
     def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=5)
+        self._sample()
 
 
 __all__ = ["DeviceMemoryWatch", "CudaEvents", "device_memory", "supports_gpu_timing", "time_compute_only", "time_with_copies"]

@@ -6,9 +6,13 @@ mapped by *name*, never by enum value (values were renumbered in 11.x). Device m
 ``edge.runtime.cuda_memory`` (cuda-python, or pycuda). Buffers grow when a call needs more and are
 reused otherwise, so a dynamic-shape engine can be fed different sizes.
 
-For benchmarks the steps are public: ``copy_inputs(feed)`` (H2D into bound buffers), ``execute()``
-(enqueue only, or replay a captured CUDA graph), ``copy_outputs()`` (D2H), ``synchronize()``, and
-``stream``/``stream_handle``. ``infer`` = all four, returning copies of the outputs.
+For benchmarks the steps are public: ``stage_inputs(feed)`` (host work only: feed check, copy into
+page-locked memory, input shapes and tensor addresses when they change), ``enqueue_h2d()`` (the H2D
+copies), ``execute()`` (enqueue only, or replay a captured CUDA graph), ``copy_outputs()`` (D2H),
+``synchronize()``, and ``stream``/``stream_handle``; ``copy_inputs(feed)`` = the first two. ``infer`` =
+all of them, returning copies of the outputs. ``set_input_shape``/``set_tensor_address`` are issued only
+when a shape or a buffer changes: TensorRT re-runs shape inference and the plugins' ``onShapeChange`` on
+every ``set_input_shape``, and trtexec sets them once before its timed loop.
 """
 
 from __future__ import annotations
@@ -84,6 +88,8 @@ class TensorRTRunner(Runner):
         self._is_input: dict[str, bool] = {}
         self._device: dict[str, tuple[int, int]] = {}  # name -> (pointer, capacity bytes)
         self._host: dict[str, np.ndarray] = {}  # name -> page-locked staging array (current shape)
+        self._shapes: dict[str, tuple[int, ...]] = {}  # input name -> shape last given to set_input_shape
+        self._addresses: dict[str, int] = {}  # tensor name -> address last given to set_tensor_address
         self._graph = None
         self._graph_key: tuple | None = None
         self._runtime: trt.Runtime = None  # type: ignore[assignment]
@@ -129,6 +135,8 @@ class TensorRTRunner(Runner):
             self.api.host_free(arr)
         self._device.clear()
         self._host.clear()
+        self._shapes.clear()
+        self._addresses.clear()
         if self.stream is not None:
             self.api.stream_destroy(self.stream)
         self.context = self.engine = self.stream = self._runtime = None  # type: ignore[assignment]
@@ -155,18 +163,29 @@ class TensorRTRunner(Runner):
 
     # ---- the steps ----
     def copy_inputs(self, feed: dict[str, Any]) -> None:
-        """Check ``feed`` (as ``infer`` does), set input shapes, (re)bind buffers, enqueue H2D copies."""
-        self._copy_inputs(check_feed(feed, self.inputs, self.name))
+        """``stage_inputs(feed)`` then ``enqueue_h2d()``."""
+        self.stage_inputs(feed)
+        self.enqueue_h2d()
 
-    def _copy_inputs(self, feed: dict[str, np.ndarray]) -> None:
+    def stage_inputs(self, feed: dict[str, Any]) -> None:
+        """Host work before the copies: check ``feed`` (as ``infer`` does), copy it into the page-locked
+        arrays, and set input shapes / (re)bind buffers only where they changed."""
+        self._stage(check_feed(feed, self.inputs, self.name))
+
+    def _stage(self, feed: dict[str, np.ndarray]) -> None:
+        changed = False
         for name in (n for n in self._names if self._is_input[n]):
             arr = feed[name]
-            self._check_profile(name, arr.shape)
-            if not self.context.set_input_shape(name, tuple(arr.shape)):
-                raise InputError(f"{self.name}: TensorRT rejected shape {arr.shape} for input '{name}'")
-            host = self._bind(name, arr.shape, arr.dtype)
-            np.copyto(host, arr)
-            self.api.htod_async(self._device[name][0], host, self.stream)
+            if self._shapes.get(name) != tuple(arr.shape):
+                self._check_profile(name, arr.shape)
+                if not self.context.set_input_shape(name, tuple(arr.shape)):
+                    raise InputError(f"{self.name}: TensorRT rejected shape {arr.shape} for input '{name}'")
+                self._shapes[name], changed = tuple(arr.shape), True
+            np.copyto(self._bind(name, arr.shape, arr.dtype), arr)
+        if changed:
+            self._bind_outputs()
+
+    def _bind_outputs(self) -> None:
         missing = self.context.infer_shapes()
         if missing:
             raise InputError(f"{self.name}: shapes of {list(missing)} could not be inferred from the inputs")
@@ -176,6 +195,11 @@ class TensorRTRunner(Runner):
                 raise RuntimeBackendError(f"{self.name}: output '{name}' has a data-dependent shape {shape}, "
                                           "which this runner does not support")
             self._bind(name, shape, trt_dtype_to_numpy(self.engine.get_tensor_dtype(name)))
+
+    def enqueue_h2d(self) -> None:
+        """Enqueue the H2D copies of the staged inputs on the stream (nothing else)."""
+        for name in (n for n in self._names if self._is_input[n]):
+            self.api.htod_async(self._device[name][0], self._host[name], self.stream)
 
     def execute(self) -> None:
         """Enqueue the network on the stream with the bound buffers (no copies, no synchronisation)."""
@@ -201,7 +225,8 @@ class TensorRTRunner(Runner):
         return {n: self._host[n] for n in self._names if not self._is_input[n]}
 
     def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        self._copy_inputs(feed)
+        self._stage(feed)
+        self.enqueue_h2d()
         self.execute()
         self.copy_outputs()
         self.synchronize()
@@ -222,7 +247,10 @@ class TensorRTRunner(Runner):
             if host is not None:
                 self.api.host_free(host)
             self._host[name] = host = self.api.host_empty(tuple(shape), dtype)
-        self.context.set_tensor_address(name, ptr)
+        if self._addresses.get(name) != ptr:
+            if not self.context.set_tensor_address(name, ptr):
+                raise RuntimeBackendError(f"{self.name}: TensorRT rejected the address of tensor '{name}'")
+            self._addresses[name] = ptr
         return host
 
     def _check_profile(self, name: str, shape: tuple[int, ...]) -> None:
