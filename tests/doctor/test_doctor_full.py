@@ -73,3 +73,18 @@ def test_step_runner_honours_needs_and_budget(tmp_path):
 def test_source_checkout_found():
     root = repo_root()
     assert root is not None and (root / "scripts" / "bench_plugins.py").is_file()
+
+
+def test_device_tests_step_selects_the_markers_of_what_exists(tmp_path):
+    from edge.doctor.full import default_steps
+
+    def marker(gpu: str, trt: str) -> str:
+        steps = default_steps([Check("GPU", gpu, "g"), Check("TensorRT", trt, "t")], repo_root(), tmp_path, "/b")
+        tests = next(s for s in steps if s.name == "tests")
+        assert all(s.env.get("EDGE_PLUGIN_DIR") == "/b" for s in steps if s.name != "build")
+        assert tests.argv[-2] == "-m"
+        return tests.argv[-1]
+
+    assert marker(OK, OK) == "needs_gpu or needs_trt"
+    assert marker(OK, SKIP) == "needs_gpu"
+    assert marker(FAIL, OK) == "needs_trt"
