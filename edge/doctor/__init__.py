@@ -14,8 +14,21 @@ import platform
 import time
 
 from edge.doctor import board, device, plugins, stack
-from edge.doctor.core import FAIL, OK, SCHEMA, SKIP, STATUSES, WARN, Check, CommandResult, Host, exit_code, \
-    format_text, run_probes, summary
+from edge.doctor.core import (
+    FAIL,
+    OK,
+    SCHEMA,
+    SKIP,
+    STATUSES,
+    WARN,
+    Check,
+    CommandResult,
+    Host,
+    exit_code,
+    format_text,
+    run_probes,
+    summary,
+)
 
 #: (name, probe) in the order the report prints them
 PROBES = [

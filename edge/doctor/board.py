@@ -108,7 +108,7 @@ def probe_clocks(host: Host) -> Check:
 
     clk = read_clocks(str(host.root))
     cpus, gpu = clk["cpu"], clk["gpu"]
-    mhz = lambda v: "?" if v is None else f"{v:.0f}"  # noqa: E731 - min/max nodes may be unreadable
+    mhz = lambda v: "?" if v is None else f"{v:.0f}"
     parts = []
     if gpu:
         parts.append(f"GPU {mhz(gpu['cur'])} MHz (range {mhz(gpu['min'])}-{mhz(gpu['max'])})")

@@ -11,9 +11,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import traceback
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 STATUSES = (OK, WARN, FAIL, SKIP)

@@ -201,19 +201,23 @@ def run_full(checks: list[Check], host, report_path: str | Path | None = None, o
     return doc, path
 
 
+def _cell(v) -> str:
+    """A Markdown table cell: no pipe, no line break."""
+    return str(v if v is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
 def markdown(doc: dict) -> str:
     """The report file: checks, steps, output tails, and the whole document as JSON."""
     from edge.io import markdown_table
 
-    esc = lambda s: str(s if s is not None else "").replace("|", "\\|").replace("\n", " ")  # noqa: E731
-    out = [f"# edge doctor --full: {doc['host']} ({doc['machine']}), {doc['time']}", "",
-           f"edge {doc['edge_version']}, Python {doc['python']}, exit code {doc['exit_code']}, "
-           f"summary {doc['summary']}", "", "## Checks", "",
-           markdown_table([{"status": c["status"], "check": esc(c["name"]), "value": esc(c["value"]),
-                            "fix": esc(c["fix"])} for c in doc["checks"]]), "## Steps", "",
-           markdown_table([{"step": s["name"], "status": s["status"], "seconds": s["seconds"],
-                            "timeout_s": s["timeout_s"], "reason": esc(s["reason"]), "command": esc(s["command"])}
-                           for s in doc.get("steps", [])])]
+    checks = [{"status": c["status"], "check": _cell(c["name"]), "value": _cell(c["value"]), "fix": _cell(c["fix"])}
+              for c in doc["checks"]]
+    steps = [{"step": s["name"], "status": s["status"], "seconds": s["seconds"], "timeout_s": s["timeout_s"],
+              "reason": _cell(s["reason"]), "command": _cell(s["command"])} for s in doc.get("steps", [])]
+    head = (f"edge {doc['edge_version']}, Python {doc['python']}, exit code {doc['exit_code']}, "
+            f"summary {doc['summary']}")
+    out = [f"# edge doctor --full: {doc['host']} ({doc['machine']}), {doc['time']}", "", head, "",
+           "## Checks", "", markdown_table(checks), "## Steps", "", markdown_table(steps)]
     for s in doc.get("steps", []):
         if s["output_tail"]:
             out += [f"### {s['name']}: output tail", "", "```", s["output_tail"].rstrip(), "```", ""]

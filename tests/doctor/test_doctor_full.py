@@ -15,7 +15,7 @@ GPU_STEPS = ["harness", "tests", "bench"]
 
 
 def _report_json(text: str) -> dict:
-    return json.loads(re.search(r"```json\n(.*)\n```", text, re.S)[1])
+    return json.loads(re.search(r"```json\n(.*)\n```", text, re.DOTALL)[1])
 
 
 def test_full_here_reports_gpu_steps_skip_with_reason(tmp_path):
@@ -24,7 +24,7 @@ def test_full_here_reports_gpu_steps_skip_with_reason(tmp_path):
     doc, path = run_full(checks, Host(), tmp_path / "doctor.md", only=GPU_STEPS)
     steps = {s["name"]: s for s in doc["steps"]}
     assert list(steps) == GPU_STEPS
-    for name, s in steps.items():
+    for s in steps.values():
         if by["GPU"].status != OK and by["TensorRT"].status != OK:  # this machine: no GPU, no TensorRT
             assert s["status"] == SKIP and s["seconds"] == 0.0, s
             assert s["reason"].startswith("needs a usable CUDA GPU") or "harness is not in this checkout" in s["reason"]
