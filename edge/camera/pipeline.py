@@ -4,7 +4,8 @@
 
 Frame-dropping policy (edge.camera.queues): "block" for files and image directories (nothing is
 dropped, the reader waits for the model), "drop-oldest" for live sources (a full queue discards its
-oldest frame, so the model always works on the freshest one; drops are counted per queue).
+oldest frame; drops are counted per queue). A live source's input queue holds ONE frame, so the model
+always takes the freshest one (with two, it would take the older of the two).
 
 Robustness, all of it reported in the summary's ``stop_reason`` and ``frames`` counters:
 - end of stream: the capture thread sends an end marker that flushes both queues, then all threads end;
@@ -40,8 +41,9 @@ STAGES = ("read", "preprocess", "queue", "infer", "post", "sink")
 
 @dataclass
 class PipelineConfig:
-    """None means default: queue_size 2, policy by source (see module docstring), no frame limit,
-    stall_timeout_s 5, reconnect_attempts 5, backoff_s 0.5 (doubling, at most 8), max_corrupt_run 50."""
+    """None means default: queue_size 2 (the input queue of a live source: 1), policy by source (see
+    module docstring), no frame limit, stall_timeout_s 5, reconnect_attempts 5, backoff_s 0.5 (doubling,
+    at most 8), max_corrupt_run 50."""
 
     queue_size: int | None = None
     policy: str | None = None
@@ -83,13 +85,14 @@ class Pipeline:
         self.post, self.sink = post, sink or NullSink()
         c = self.config = config or PipelineConfig()
         self.queue_size = c.queue_size or 2
+        self.input_queue_size = c.queue_size or (1 if source.live else 2)
         self.policy = c.policy or ("drop-oldest" if source.live else "block")
         self.stall_timeout = c.stall_timeout_s or 5.0
         self.attempts = 5 if c.reconnect_attempts is None else c.reconnect_attempts
         self.backoff0 = c.backoff_s or 0.5
         self.max_corrupt_run = c.max_corrupt_run or 50
         self.stop = threading.Event()
-        self.q_in = FrameQueue(self.queue_size, self.policy, self.stop)
+        self.q_in = FrameQueue(self.input_queue_size, self.policy, self.stop)
         self.q_out = FrameQueue(self.queue_size, self.policy, self.stop)
         self.counts = dict(captured=0, corrupt=0, inferred=0, output=0, dropped_input=0, dropped_output=0,
                            reconnects=0, stalls=0)
@@ -306,9 +309,11 @@ class Pipeline:
             "stages_ms": {k: optional_stats(v) for k, v in self.times.items()},
             "end_to_end_latency_ms": latency_stats(self.e2e), "frames": dict(self.counts),
             "source": self.source.uri, "live": self.source.live, "policy": self.policy, "queue_size": self.queue_size,
+            "input_queue_size": self.input_queue_size,
             "stop_reason": self.reason or "stopped", "threads_alive": alive, "samples_ms": list(self.e2e),
         }
-        warns = [f"threads still running after shutdown: {alive}"] if alive else []
+        warns = list(getattr(self.source, "notes", []))
+        warns += [f"threads still running after shutdown: {alive}"] if alive else []
         if self.error is not None:
             warns.append(f"stopped on error: {self.reason}")
         return build_result("pipeline", [row], environment(), asdict(self.config), None, None, warns)

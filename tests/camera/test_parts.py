@@ -111,7 +111,7 @@ def test_source_uris(tmp_path):
         open_source(str(tmp_path))
     pipe = csi_pipeline(1, 1920, 1080, 30)
     assert pipe.startswith("nvarguscamerasrc sensor-id=1") and "width=1920" in pipe and pipe.endswith("sync=false")
-    assert "rtspsrc location=rtsp://cam/1" in rtsp_pipeline("rtsp://cam/1") and "nvv4l2decoder" in rtsp_pipeline("x")
+    assert 'rtspsrc location="rtsp://cam/1"' in rtsp_pipeline("rtsp://cam/1") and "nvv4l2decoder" in rtsp_pipeline("x")
     if not has_gstreamer():
         with pytest.raises(PipelineError, match="GStreamer"):
             open_source("csi://0?width=640&height=480")
