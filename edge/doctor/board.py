@@ -44,8 +44,10 @@ def power_sensors(host: Host) -> list[dict]:
     for drv in POWER_DRIVERS:
         for dev in host.glob(f"sys/bus/i2c/drivers/{drv}/*"):
             for hw in sorted(dev.glob("hwmon/hwmon*")):
-                labels = sorted(hw.glob("in[0-9]_label"))
-                for lab in labels:  # ina3221: one label per channel; "NC" = not connected
+                # ina3221: channels 1-3 carry a label ("NC" = not connected); in7 is the sum of the shunt
+                # voltages, which jtop skips too (jtop/core/power.py list_all_i2c_ports)
+                labels = sorted(hw.glob("in[1-3]_label"))
+                for lab in labels:
                     ch, rail = lab.name[2], lab.read_text().strip()
                     if rail.upper() != "NC":
                         ok = _readable_number(hw / f"in{ch}_input") and _readable_number(hw / f"curr{ch}_input")

@@ -144,6 +144,15 @@ def test_thor_ina238_input_monitor_is_found(tmp_path):
     assert rails.status == (OK if read_hwmon_rails(str(root)) else WARN)
 
 
+def test_sum_of_shunt_voltages_channel_is_not_a_rail(tmp_path):
+    root = orin_nano_tree(tmp_path)
+    hw = next(root.glob("sys/bus/i2c/drivers/ina3221/*/hwmon/hwmon1"))
+    (hw / "in7_label").write_text("sum of shunt voltages\n")  # jtop/core/power.py skips this channel
+    (hw / "in7_input").write_text("12\n")
+    rails = by_name(run_checks(Host(root, commands={}), only=["power rails"]))["power rails"]
+    assert rails.status == OK and len(rails.detail["sensors"]) == 3
+
+
 def test_unreadable_rail_is_a_warning(tmp_path):
     root = orin_nano_tree(tmp_path)
     next(root.glob("sys/bus/i2c/drivers/ina3221/*/hwmon/hwmon1/curr2_input")).write_text("garbage\n")
