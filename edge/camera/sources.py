@@ -258,10 +258,10 @@ def open_source(uri: str, timeout_s: float | None = None) -> Source:
 
 
 __all__ = [
+    "TIMEOUT_PARAMS_SINCE",
     "CaptureSource",
     "CorruptFrame",
     "ImageDirSource",
-    "TIMEOUT_PARAMS_SINCE",
     "Source",
     "SourceError",
     "capture_params",

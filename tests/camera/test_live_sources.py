@@ -8,6 +8,7 @@ the real class's calls, recording what edge asks for, with a real video file in 
 from __future__ import annotations
 
 import threading
+from typing import ClassVar
 
 import pytest
 
@@ -35,7 +36,7 @@ class RecordingCapture:
     name the real class lacks fails as it would on a camera."""
 
     video = None
-    calls: list = []
+    calls: ClassVar[list] = []
 
     def __init__(self, target, api, *params):
         self.calls.append(("open", target, api, list(params[0]) if params else None))
@@ -50,7 +51,7 @@ class RecordingCapture:
 
 
 def recording_capture(monkeypatch, video) -> list:
-    calls: list = []
+    calls: ClassVar[list] = []
     monkeypatch.setattr(RecordingCapture, "video", video)
     monkeypatch.setattr(RecordingCapture, "calls", calls)
     monkeypatch.setattr(cv2, "VideoCapture", RecordingCapture)
