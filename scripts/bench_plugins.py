@@ -5,9 +5,9 @@ For every case two ONNX graphs are made with onnx.helper: one plugin node (domai
 exporter writes it) and the decomposed form from standard operators (reshape/transpose for the unwarp;
 conv + mask + RBF depthwise conv + division for sample-interp). Both go through TensorRT's ONNX parser
 (the plugin library loaded with edge.trt.plugins.load()), are built strongly typed in FP32 or FP16, and
-are timed with CUDA events on the same device buffers. ``mac_ratio`` is the cost model of
+are timed with CUDA events in edge's TensorRT runner (copies, enqueues and events on its one stream). ``mac_ratio`` is the cost model of
 plugins/sample_interp/README.md (plugin multiply-adds / decomposed multiply-adds) at the drawn mask density.
-Runs on a Jetson (TensorRT + CUDA + torch with CUDA).
+Runs on a Jetson (TensorRT + cuda-python or pycuda).
 
 Without TensorRT (our CPU machines) it checks the decomposed graphs in ONNX Runtime against the plugins'
 CPU reference (edge.native), prints that no latency was measured and exits with status 2.
@@ -204,7 +204,8 @@ def cpu_check(args) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------- on the device
-def build_engine(trt, model, logger):
+def build_engine(trt, model, logger) -> bytes:
+    """The serialised plan of ``model`` (strongly typed; the plugin library is already registered)."""
     builder = trt.Builder(logger)
     flag = getattr(trt.NetworkDefinitionCreationFlag, "STRONGLY_TYPED", None)
     network = builder.create_network(0 if flag is None else 1 << int(flag))
@@ -215,46 +216,44 @@ def build_engine(trt, model, logger):
     blob = builder.build_serialized_network(network, builder.create_builder_config())
     if blob is None:
         raise RuntimeError("engine build failed (see the TensorRT log)")
-    from edge.trt.engine import EngineFromBytes
-
-    return EngineFromBytes(bytes(blob), name="bench_plugins engine")()  # edge's one loading path
+    return bytes(blob)
 
 
-def time_engine(engine, feeds, iters, warmup):
-    """Median and p90 latency (ms) of execute_async_v3 with CUDA events; returns (stats, output array)."""
-    import torch
+def time_engine(plan, feeds, iters, warmup, plugin_lib=None):
+    """Median and p90 GPU time (ms) of the enqueue alone, with CUDA events; returns (stats, first output).
 
-    ctx = engine.create_execution_context()
-    bufs = {k: torch.from_numpy(v).cuda() for k, v in feeds.items()}
-    out_name = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)
-                if engine.get_tensor_mode(engine.get_tensor_name(i)).name == "OUTPUT"][0]
-    any_in = next(iter(bufs.values()))
-    bufs[out_name] = torch.empty(tuple(ctx.get_tensor_shape(out_name)), dtype=any_in.dtype, device="cuda")
-    for k, t in bufs.items():
-        ctx.set_tensor_address(k, t.data_ptr())
-    stream = torch.cuda.Stream()
-    for _ in range(warmup):
-        ctx.execute_async_v3(stream.cuda_stream)
-    times = []
-    for _ in range(iters):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record(stream)
-        ctx.execute_async_v3(stream.cuda_stream)
-        end.record(stream)
-        end.synchronize()
-        times.append(start.elapsed_time(end))
+    The engine runs in edge's TensorRT runner (loaded by edge.trt.engine, the one loading path): the H2D
+    copies, every enqueue, the events and the D2H copy are all issued on the runner's one stream, so each
+    enqueue starts after the inputs are on the device and the read-back waits for the last enqueue.
+    """
+    from edge.bench.gpu import CudaEvents
+    from edge.runtime.tensorrt_backend import TensorRTRunner
+
+    with TensorRTRunner(plan, plugins=plugin_lib, name="bench_plugins engine") as runner:
+        runner.copy_inputs(feeds)
+        for _ in range(warmup):
+            runner.execute()
+        events = CudaEvents(2, runner.api)
+        times = []
+        for _ in range(iters):
+            events.record(0, runner.stream)
+            runner.execute()
+            events.record(1, runner.stream)
+            times.append(events.elapsed_ms(0, 1))
+        runner.copy_outputs()
+        runner.synchronize()
+        out = next(iter(runner.host_outputs().values())).copy()
     times.sort()
-    return {"median_ms": statistics.median(times), "p90_ms": times[int(0.9 * (len(times) - 1))]}, \
-        bufs[out_name].cpu().numpy()
+    return {"median_ms": statistics.median(times), "p90_ms": times[int(0.9 * (len(times) - 1))]}, out
 
 
 def device_bench(args, trt) -> list[dict]:
-    import torch
-
+    from edge.runtime.cuda_memory import gpu_status
     from edge.trt import plugins
 
-    if not torch.cuda.is_available():
-        raise SystemExit("bench_plugins: torch has no CUDA device; install NVIDIA's JetPack torch wheel")
+    st = gpu_status()
+    if not st.usable:
+        raise SystemExit(f"bench_plugins: the GPU is not usable: {st.reason}. Fix: {st.fix}")
     lib = plugins.load(args.plugin_lib)
     print(f"plugin library: {lib}")
     logger = trt.Logger(trt.Logger.WARNING)
@@ -263,7 +262,7 @@ def device_bench(args, trt) -> list[dict]:
         want = np.asarray(ref(feeds), np.float64)
         row = {"op": op, "case": name, "mac_ratio": getattr(ref, "mac_ratio", "")}
         for form, model in (("plugin", plugin), ("decomposed", dec)):
-            stats, out = time_engine(build_engine(trt, model, logger), feeds, args.iters, args.warmup)
+            stats, out = time_engine(build_engine(trt, model, logger), feeds, args.iters, args.warmup, lib)
             row[f"{form}_ms"] = stats["median_ms"]
             row[f"{form}_p90_ms"] = stats["p90_ms"]
             row[f"{form}_rel_err"] = float(np.abs(out.astype(np.float64) - want).max() / max(1.0, np.abs(want).max()))
