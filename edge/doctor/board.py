@@ -141,7 +141,7 @@ def probe_jtop(host: Host) -> Check:
         return Check("jtop", SKIP, "jetson-stats not installed (power is read from the hwmon files instead)",
                      "optional: sudo pip3 install -U jetson-stats, then log out and in")
     res = host.run(["systemctl", "is-active", "jtop.service"])
-    state = res.stdout.strip() if res is not None else "unknown"
+    state = (res.stdout.strip() if res is not None else "") or "unknown"  # no systemd (a container): unknown
     if not sock.exists() or state not in ("active", "unknown"):
         return Check("jtop", WARN, f"jetson-stats {ver}, jtop.service {state}, no socket at /run/jtop.sock",
                      "sudo systemctl restart jtop.service (or sudo jtop --install-service)")

@@ -277,3 +277,19 @@ def test_cli_on_a_recorded_tree_says_so(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith(f"root {tmp_path / 'orin_nano'}: board files read from this tree")
     assert "OK    module                 NVIDIA Jetson Orin Nano Developer Kit" in out
+
+
+def test_jtop_service_states(tmp_path, monkeypatch):
+    from edge.doctor import board
+
+    root = orin_nano_tree(tmp_path)
+    monkeypatch.setattr(board, "dist_version", lambda name: "4.3.2" if name == "jetson-stats" else None)
+    active = {"systemctl is-active jtop.service": "active\n"}
+    jtop = by_name(run_checks(Host(root, commands=active), only=["jtop"]))["jtop"]
+    assert jtop.status == WARN and "no socket at /run/jtop.sock" in jtop.value and "jtop.service" in jtop.fix
+    (root / "run").mkdir()
+    (root / "run" / "jtop.sock").write_text("")
+    jtop = by_name(run_checks(Host(root, commands=active), only=["jtop"]))["jtop"]
+    assert jtop.status == OK and jtop.value == "jetson-stats 4.3.2, jtop.service active (/run/jtop.sock)"
+    inactive = {"systemctl is-active jtop.service": "inactive\n"}
+    assert by_name(run_checks(Host(root, commands=inactive), only=["jtop"]))["jtop"].status == WARN
