@@ -60,7 +60,8 @@ def build_engine(onnx_path: str | os.PathLike, engine_path: str | os.PathLike, o
     calib_sha = calib_sha or _qdq_calib_sha(onnx_path)
     man = make_manifest(path, precision=options.precision, shapes=options.shapes, onnx_path=onnx_path,
                         plugin_paths=options.plugins, calib_sha256=calib_sha, options=options.to_dict(),
-                        extra={"dla_fallback": config.dla_fallback, "build_seconds": round(seconds, 2)})
+                        extra={"dla_fallback": config.dla_fallback, "build_seconds": round(seconds, 2),
+                               "timing_cache_rejected": config.stale_timing_cache is not None})
     result = BuildResult(path, write_manifest(path, man), seconds, config.dla_fallback)
     if verify:
         EngineFromPath(path, plugins=options.plugins[0] if options.plugins else False)()

@@ -9,6 +9,7 @@ flags on a weakly typed network, and implicit INT8 through an entropy calibrator
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -105,6 +106,7 @@ class CreateConfig:
     def __init__(self, options: BuildOptions | None = None, calibrator: Any = None):
         self.options, self.calibrator = options or BuildOptions(), calibrator
         self.dla_fallback: list[str] = []
+        self.stale_timing_cache: Path | None = None  # a timing cache TensorRT rejected (kept as <path>.stale)
 
     def __call__(self, builder: Any, network: Any) -> Any:
         o = self.options
@@ -127,9 +129,23 @@ class CreateConfig:
             if o.plugins:
                 config.plugins_to_serialize = [str(p) for p in o.plugins]
         if o.timing_cache:
-            data = Path(o.timing_cache).read_bytes() if Path(o.timing_cache).exists() else b""
-            config.set_timing_cache(config.create_timing_cache(data), False)
+            self._timing_cache(config, Path(o.timing_cache))
         return config
+
+    def _timing_cache(self, config: Any, path: Path) -> None:
+        """Attach the timing cache at ``path`` (an empty one when absent). TensorRT refuses a cache made on
+        another device or TensorRT version: ``setTimingCache`` returns false (NvInfer.h, release/10.3, "A
+        failure will be reported if the CUDA device property in the provided cache is different"). Then
+        say so, build with an empty cache, and keep the old file as ``<path>.stale`` when saving."""
+        data = path.read_bytes() if path.exists() else b""
+        if config.set_timing_cache(config.create_timing_cache(data), False):
+            return
+        if not data or not config.set_timing_cache(config.create_timing_cache(b""), False):
+            raise EngineError(f"TensorRT refused the timing cache {path} (see the TensorRT log)")
+        self.stale_timing_cache = path
+        warnings.warn(f"timing cache {path} was rejected by TensorRT (made on another device or TensorRT version); "
+                      f"building without it. It will be kept as {path}.stale and this build's cache written to "
+                      f"{path}", RuntimeWarning, stacklevel=2)
 
     def _precision(self, config: Any, network: Any) -> None:
         p, strongly = self.options.precision, _strongly_typed(self.options)
@@ -207,6 +223,9 @@ class EngineFromNetwork:
                               "workspace too small (--workspace), unsupported layer precision, missing plugin")
         tc = self.config_loader.options.timing_cache
         if tc:
+            stale = self.config_loader.stale_timing_cache
+            if stale is not None and stale.exists():
+                os.replace(stale, f"{stale}.stale")  # never overwrite a rejected cache silently
             write_bytes(tc, bytes(config.get_timing_cache().serialize()))
         return bytes(plan)
 
