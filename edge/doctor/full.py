@@ -1,21 +1,19 @@
 """``edge doctor --full``: the on-device steps after the checks, each with a timeout, and ONE report file.
 
-Steps, in order (a step whose needs are not met is SKIP with the reason, never run and never OK):
+Steps, in order, run from the repository root (a step whose needs are not met is SKIP with the reason,
+never run and never OK):
 
-=========  ===============================================================  ============  =========
-step       command (from the repository root)                               needs         timeout
-=========  ===============================================================  ============  =========
-build      ``bash scripts/build_plugins.sh`` (CPU reference, CUDA kernels,   source, cmake  240 s
-           TensorRT plugins, then ctest)
-harness    the CUDA kernel harness against the CPU references                source, GPU    90 s
-tests      ``python -m pytest -m "needs_gpu or needs_trt"``                  source, GPU    180 s
-           (the marker of what exists)                                      or TensorRT
-bench      ``python scripts/bench_plugins.py --quick --json <file>``        source, GPU,   60 s
-                                                                            TensorRT
-=========  ===============================================================  ============  =========
+- ``build`` (cmake; 240 s): ``bash scripts/build_plugins.sh <build dir>``: CPU reference, CUDA kernels,
+  TensorRT plugins, then ctest;
+- ``harness`` (a usable GPU; 60 s): the CUDA kernel harness, every kernel against its CPU reference;
+- ``tests`` (a usable GPU or TensorRT; 150 s): ``python -m pytest -m "needs_gpu or needs_trt"`` with the
+  markers of what this machine has;
+- ``bench`` (GPU and TensorRT; 120 s): ``python scripts/bench_plugins.py --quick --json <file>``; it builds
+  four small engines (one case per plugin, one density, plugin and decomposed), hence its share.
 
 The timeouts add up to 570 s and no step may run past the whole budget (:data:`BUDGET_S`), so the run ends
-within 10 minutes on an Orin Nano. The report is one Markdown file: the checks, a table of the steps
+within 10 minutes on an Orin Nano; the split is an estimate not yet measured on a device, and each report
+records the seconds every step took. The report is one Markdown file: the checks, a table of the steps
 (status, seconds, reason), each step's output tail, and the whole report as a JSON block at the end.
 """
 
@@ -70,11 +68,11 @@ def default_steps(checks: list[Check], repo: Path | None, out_dir: Path, build_d
     return [
         Step("build", ["bash", "scripts/build_plugins.sh", build_dir], 240, ("source", "cmake"),
              {"JOBS": str(os.cpu_count() or 2)}),
-        Step("harness", harness_argv, 90, ("source", "gpu", "harness"), libs),
+        Step("harness", harness_argv, 60, ("source", "gpu", "harness"), libs),
         Step("tests", [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-m",
-                       " or ".join(markers) or "needs_gpu or needs_trt"], 180, ("source", "gpu_or_trt"), libs),
+                       " or ".join(markers) or "needs_gpu or needs_trt"], 150, ("source", "gpu_or_trt"), libs),
         Step("bench", [sys.executable, "scripts/bench_plugins.py", "--quick", "--json",
-                       str(out_dir / "bench_plugins.json")], 60, ("source", "gpu", "trt"), libs),
+                       str(out_dir / "bench_plugins.json")], 120, ("source", "gpu", "trt"), libs),
     ]
 
 
