@@ -54,7 +54,10 @@ def doctor(ctx, as_json: bool, full: bool, report_path: Path | None, steps: str 
         from edge.doctor.full import run_full
 
         only = [s.strip() for s in steps.split(",") if s.strip()] if steps else None
-        doc, path = run_full(checks, host, report_path, only, build_dir=build_dir)
+        try:
+            doc, path = run_full(checks, host, report_path, only, build_dir=build_dir)
+        except OSError as e:  # the report's folder is not writable, a disk is full
+            raise InputError(f"cannot write the --full report: {e}. Fix: give --report a writable path") from e
         results = doc["steps"]
     if as_json:
         doc = report(checks, host, results)

@@ -83,12 +83,13 @@ def test_doctor_json_schema(capsys):
 
 
 @pytest.mark.parametrize("argv", [["doctor", "--root", "/no/such/tree"], ["doctor", "--report", "x.md"],
-                                  ["doctor", "--steps", "build"], ["doctor", "--full", "--steps", "nope"]])
+                                  ["doctor", "--steps", "build"], ["doctor", "--full", "--steps", "nope"],
+                                  ["doctor", "--full", "--steps", "bench", "--report", "/proc/no/such/r.md"]])
 def test_doctor_bad_arguments_exit_2(argv, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and ("Fix:" in err or "the steps are build, harness, tests, bench" in err)
+    assert err.startswith("error: ") and ("Fix:" in err or "the steps are build, harness, tests, bench" in err), err
     assert not list(tmp_path.iterdir())  # no report half-written
 
 
