@@ -100,7 +100,7 @@ def unmet(step: Step, checks: list[Check], repo: Path | None) -> str | None:
     return None
 
 
-def run_command(argv: list[str], cwd: Path, timeout_s: float, env: dict | None = None) -> tuple[int | None, str]:
+def run_command(argv: list[str], cwd: Path | None, timeout_s: float, env: dict | None = None) -> tuple[int | None, str]:
     """(exit status or None on timeout, stdout+stderr); on timeout the whole process group is killed."""
     proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             errors="replace", start_new_session=True, env={**os.environ, **(env or {})})

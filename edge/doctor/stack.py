@@ -62,8 +62,8 @@ def cuda_status(host: Host):
     return host.memo("gpu_status", _ask if host.live else lambda: None)
 
 
-def _major(version: str | None) -> int | None:
-    return int(version.split(".")[0]) if version else None
+def _major(version: str) -> int:
+    return int(version.split(".")[0])
 
 
 def probe_cuda_python(host: Host) -> Check:
