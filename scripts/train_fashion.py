@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from edge.flops import count_flops
 from edge.forms.distill import distill, evaluate, fit_stages, recalibrate_bn
 from edge.forms.zoo import apply_form, fashion_resnet
+from edge.spec import load_module
 from edge.io import markdown_table, write_json
 from edge.models.fashion_cnn import load_fashion_mnist
 
@@ -291,7 +292,7 @@ def main(argv=None) -> int:
     train = Batches(xtr, ytr, args.batch_size, True, args.seed)
     test = Batches(xte, yte, 500, False)
     if args.teacher:
-        teacher = torch.load(args.teacher, map_location="cpu", weights_only=False).eval()
+        teacher = load_module(args.teacher).eval()  # edge.spec: a pickled module only with EDGE_TRUST_PICKLE=1
     else:
         layers = tuple(int(v) for v in args.layers.split(","))
         teacher = train_baseline(fashion_resnet(width=args.width, layers=layers), train, args.epochs, args.lr, test)

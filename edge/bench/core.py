@@ -159,8 +159,8 @@ def _load(artifact, name: str, backend, opts: BenchOptions) -> _Subject:
 
 def _backend_of(artifact, backend: str | None) -> str | None:
     """The backend ``load_runner`` will pick for ``artifact`` (None if it cannot tell: it will say why)."""
-    from edge.bench.load import is_factory_spec
     from edge.errors import EdgeError
+    from edge.spec import is_factory_spec
     from edge.runtime.loader import backend_for
 
     if backend or is_factory_spec(artifact):

@@ -2,54 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
 
-from edge.errors import ModelLoadError
 
 
 def load_model(spec: str):
-    """A model from ``package.module:factory`` (called with no arguments), ``path/to/file.py:factory``,
-    a TorchScript file, or a ``torch.save``-d module (.pt/.pth)."""
-    import torch
+    """The eval-mode module a model spec names (``edge.spec``: ``module:factory``, ``file.py:factory``,
+    ``.pt2``, TorchScript, an edge checkpoint; a pickled module only with ``edge --trust-pickle``)."""
+    from edge.spec import load_module
 
-    if ":" in spec and not Path(spec).exists():
-        mod_name, attr = spec.rsplit(":", 1)
-        try:
-            if mod_name.endswith(".py"):
-                path = Path(mod_name).resolve()
-                spec_ = importlib.util.spec_from_file_location(path.stem, path)
-                module = importlib.util.module_from_spec(spec_)
-                sys.modules[path.stem] = module
-                spec_.loader.exec_module(module)
-            else:
-                sys.path.insert(0, str(Path.cwd()))
-                module = importlib.import_module(mod_name)
-            obj = getattr(module, attr)
-        except (ImportError, AttributeError, FileNotFoundError) as e:
-            raise ModelLoadError(f"cannot import '{spec}': {e}. Fix: give 'package.module:factory' importable "
-                                 "from the current folder, or 'file.py:factory'") from e
-        model = obj() if callable(obj) and not isinstance(obj, torch.nn.Module) else obj
-        if not isinstance(model, torch.nn.Module):
-            raise ModelLoadError(f"'{spec}' gave a {type(model).__name__}, not a torch.nn.Module")
-        return model.eval()
-    path = Path(spec)
-    if not path.is_file():
-        raise ModelLoadError(f"no such model file or 'module:factory': {spec}")
-    try:
-        return torch.jit.load(str(path), map_location="cpu").eval()
-    except Exception:
-        pass
-    try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=False)
-    except Exception as e:
-        raise ModelLoadError(f"cannot read '{path}' as TorchScript or a torch.save-d module ({e}); the file may "
-                             "be truncated or not a model. Fix: re-save it with torch.save(model, path)") from e
-    if not isinstance(obj, torch.nn.Module):
-        raise ModelLoadError(f"'{path}' holds a {type(obj).__name__}, not a module (a state dict needs the "
-                             "architecture: pass 'module:factory' instead)")
-    return obj.eval()
+    return load_module(spec)
 
 
 def parse_hw(text: str) -> tuple[int, int]:

@@ -23,20 +23,29 @@ def dense():
               help="'op' makes the unwarp one edge::multipool_unwarp op (an EdgeMultiPoolUnwarp plugin node in ONNX).")
 @click.option("--max-memory-mb", type=float, default=None, help="Run tile by tile within this memory budget.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Where to save the dense model (torch.save of the module).")
+              help="Where to save the dense model (an edge checkpoint: weights + how to rebuild; no pickle).")
 def convert(model, patch_size, pad_mode, unwarp, max_memory_mb, output):
     """Convert MODEL ('module:factory', a TorchScript file or a saved module) to its dense form."""
-    import torch
-
     from edge.dense import to_dense
-    from edge.io import atomic_path
+    from edge.spec import save_checkpoint
 
     net = load_model(model)
+    how = {"source": _source_spec(model), "patch_size": list(parse_hw(patch_size)), "pad_mode": pad_mode,
+           "unwarp": unwarp, "max_memory_mb": max_memory_mb}
     d = to_dense(net, parse_hw(patch_size), pad_mode, unwarp=unwarp, max_memory_mb=max_memory_mb)
-    with atomic_path(output) as tmp:
-        torch.save(d, tmp)
+    save_checkpoint(output, d, "dense", **how)
     click.echo(f"dense model: {output}  (in {d.in_channels} ch, out {d.out_channels} ch, patch {d.patch_size}, "
                f"strides {d.strides}, intermediate batch x{d.batch_multiplier})")
+
+
+def _source_spec(spec: str) -> str:
+    """``spec`` with a file path made absolute, so that the checkpoint rebuilds from any folder."""
+    from edge.spec import is_factory_spec
+
+    if is_factory_spec(spec):
+        mod, _, fn = spec.rpartition(":")
+        return f"{Path(mod).resolve()}:{fn}" if mod.endswith(".py") else spec
+    return str(Path(spec).resolve())
 
 
 @dense.command()

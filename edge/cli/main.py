@@ -7,6 +7,7 @@ Each subcommand lives in ``edge/cli/<name>.py`` and is listed in ``COMMANDS`` as
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -51,12 +52,22 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="edge")
-def cli():
+@click.option("--trust-pickle", is_flag=True,
+              help="Allow PyTorch files that are pickled modules: loading one runs the code it names. Only for "
+                   "files from a source you trust (same as EDGE_TRUST_PICKLE=1).")
+def cli(trust_pickle: bool):
     """edge: make convolutional networks fast on NVIDIA Jetson-class GPUs.
 
     Restructure a PyTorch CNN (dense, SPConv, CSP, sample-interp forms), export it to ONNX with
     TensorRT plugin nodes, quantize, build engines, benchmark and run camera pipelines.
     """
+    if trust_pickle:  # for this invocation only: the environment is restored when the command ends
+        from edge.spec import TRUST_PICKLE_ENV
+
+        before = os.environ.get(TRUST_PICKLE_ENV)
+        os.environ[TRUST_PICKLE_ENV] = "1"
+        click.get_current_context().call_on_close(
+            lambda: os.environ.pop(TRUST_PICKLE_ENV) if before is None else os.environ.update({TRUST_PICKLE_ENV: before}))
 
 
 def main(argv=None) -> int:

@@ -398,3 +398,11 @@ def to_dense(
 def total_stride(strides) -> tuple[int, int]:
     return math.prod(s[0] for s in strides), math.prod(s[1] for s in strides)
 
+
+def from_checkpoint(source: str, patch_size, pad_mode: str | None = None, unwarp: str | None = None,
+                    max_memory_mb: float | None = None) -> DenseNet:
+    """The architecture of an edge ``dense`` checkpoint (``edge dense convert``): ``to_dense`` of the
+    model spec ``source`` with the same options; ``edge.spec`` then loads the saved weights into it."""
+    from edge.spec import load_module
+
+    return to_dense(load_module(source), tuple(patch_size), pad_mode, unwarp=unwarp, max_memory_mb=max_memory_mb)

@@ -190,7 +190,7 @@ def _write_checkpoint(path: Path, student, opt, sched, epoch: int, steps: int, h
 
 def _resume(path: Path, student, opt, sched) -> tuple[int, int, list]:
     try:
-        ck = torch.load(path, map_location="cpu", weights_only=False)
+        ck = torch.load(path, map_location="cpu", weights_only=True)  # edge's own: state dicts and numbers
         student.load_state_dict(ck["student"])
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])

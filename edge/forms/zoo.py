@@ -1,15 +1,14 @@
-"""Model specs for the CLI: ``name``, ``name:form`` (``resnet50:spconv=0.25``, ``resnet18:csp``,
-``fashion-resnet:sample_interp``) or the path of a saved model (``torch.save(module)``, or a dict with a
-``"model"`` module, as ``edge distill --save`` writes)."""
+"""Named models and forms for the CLI: ``name``, ``name:form`` (``resnet50:spconv=0.25``, ``resnet18:csp``,
+``fashion-resnet:sample_interp``), or any model spec of ``edge.spec`` (a file, or ``module:factory``): an edge
+checkpoint of a converted model (what ``edge distill --save`` writes) rebuilds through ``from_checkpoint``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import torch
 from torch import nn
 
-from edge.errors import InputError, ModelLoadError
+from edge.errors import InputError
 from edge.registry import Registry
 
 __all__ = ["apply_form", "build", "fashion_resnet", "forms", "load_model", "models"]
@@ -78,25 +77,27 @@ def apply_form(model: nn.Module, form: str):
 
 def load_model(spec: str) -> nn.Module:
     """A model from a file path or a ``name[:form]`` spec (see module doc); the result is in eval mode."""
-    path = Path(spec)
-    if path.suffix in (".pt", ".pth") or path.exists():
-        if not path.exists():
-            raise ModelLoadError(f"model file {path} does not exist")
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as e:
-            raise ModelLoadError(f"cannot load {path}: {e}") from e
-        obj = obj.get("model") if isinstance(obj, dict) else obj
-        if not isinstance(obj, nn.Module):
-            raise ModelLoadError(f"{path} holds no nn.Module (save the whole module with torch.save(model, "
-                                 f"path) or a dict {{'model': module}})")
-        return obj.eval()
+    from edge.spec import is_factory_spec, load_module
+
     name, _, form = spec.partition(":")
-    if not list(models.names()):
-        _register_models()
+    if name not in _model_names() and (Path(spec).exists() or Path(spec).suffix in (".pt", ".pth", ".pt2", ".ts")
+                                       or is_factory_spec(spec)):
+        return load_module(spec)
     if name not in models:
         raise InputError(f"unknown model '{name}'; known: {', '.join(models.names())}, or a .pt file path")
     model = build(name)
     if form:
         model, _ = apply_form(model, form)
     return model.eval()
+
+
+def _model_names() -> list[str]:
+    if not list(models.names()):
+        _register_models()
+    return list(models.names())
+
+
+def from_checkpoint(source: str, form: str | None = None) -> nn.Module:
+    """The architecture of an edge ``form`` checkpoint: ``source`` (a name or model spec) in ``form``."""
+    model = load_model(source)
+    return apply_form(model, form)[0] if form else model

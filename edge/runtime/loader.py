@@ -17,9 +17,13 @@ SUFFIX_BACKENDS = {
 
 
 def backend_for(artifact: Any) -> str:
-    """The backend name that runs ``artifact`` (nn.Module, ONNX bytes/ModelProto or a path by suffix)."""
+    """The backend name that runs ``artifact`` (nn.Module, model spec, ONNX bytes/ModelProto or a path by suffix)."""
+    from edge.spec import is_factory_spec
+
     if isinstance(artifact, Runner):
         return artifact.backend
+    if isinstance(artifact, str) and is_factory_spec(artifact):
+        return "torch"
     if type(artifact).__module__.startswith("torch") or _is_module(artifact):
         return "torch"
     if isinstance(artifact, (bytes, bytearray)) or hasattr(artifact, "graph"):
@@ -39,15 +43,26 @@ def load(artifact: Any, backend: str | None = None, **options) -> Runner:
     """A Runner for ``artifact``, not yet active (it activates on first use or in ``with``).
 
     Args:
-        artifact: ``nn.Module`` | path to ``.onnx`` | ``.engine``/``.plan`` | ``.pt`` (TorchScript or a
-            saved module) | ONNX bytes / ModelProto | an existing Runner (returned unchanged).
+        artifact: ``nn.Module`` | a model spec (``package.module:factory``, ``file.py:factory``, ``.pt2``,
+            TorchScript, an edge checkpoint: see ``edge.spec``) | path to ``.onnx`` | ``.engine``/``.plan`` |
+            ONNX bytes / ModelProto | an existing Runner (returned unchanged).
         backend: "torch" | "onnxruntime" | "tensorrt"; None = chosen from the artifact.
         **options: passed to the backend's constructor (e.g. ``providers=`` for onnxruntime,
-            ``device=`` for torch, ``memory=`` for tensorrt, ``name=`` for all).
+            ``device=`` for torch, ``memory=`` for tensorrt, ``name=`` for all; ``trust_pickle=`` for torch
+            files). ``cuda_graph`` is TensorRT's and is dropped for the other backends, so one option set
+            serves a mixed list of artifacts.
     """
+    from edge.spec import is_factory_spec, load_module
+
     if isinstance(artifact, Runner):
         return artifact
     name = backend or backend_for(artifact)
+    if name != "tensorrt":
+        options.pop("cuda_graph", None)
+    if isinstance(artifact, str) and is_factory_spec(artifact):
+        options.setdefault("name", artifact)
+        options.pop("trust_pickle", None)
+        artifact = load_module(artifact)
     if isinstance(artifact, (str, os.PathLike)) and not Path(artifact).exists():
         raise ModelLoadError(f"artifact '{artifact}' does not exist")
     cls = backends.get(name)

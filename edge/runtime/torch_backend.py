@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import inspect
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -18,42 +17,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from edge.errors import ModelLoadError, RuntimeBackendError
+from edge.errors import RuntimeBackendError
+from edge.spec import load_module
 from edge.runtime.base import Runner, TensorMeta, backend_error, backends
 
 TORCH_SUFFIXES = (".pt", ".pth", ".pt2", ".ts")
-
-
-def load_module(path: str | os.PathLike) -> nn.Module:
-    """A module from a TorchScript file, a pickled ``nn.Module`` (``torch.save(model, path)``) or a
-    ``torch.export`` archive (``.pt2``).
-
-    A state dict is rejected with the fix: it has no architecture to run.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelLoadError(f"PyTorch file '{path}' does not exist")
-    if path.suffix == ".pt2":  # torch.export archive
-        try:
-            return torch.export.load(str(path)).module()
-        except Exception as e:  # noqa: BLE001
-            raise ModelLoadError(f"'{path}' is not a torch.export archive: {e}") from e
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit.load is deprecated in 2.13
-            return torch.jit.load(str(path), map_location="cpu")
-    except Exception:  # noqa: BLE001 - not TorchScript: try a pickled module next
-        pass
-    try:
-        obj = torch.load(str(path), map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001
-        raise ModelLoadError(f"'{path}' is neither TorchScript nor a torch.save()d module: {e}") from e
-    if isinstance(obj, dict):
-        raise ModelLoadError(f"'{path}' holds a state dict, not a model. Fix: build the model in Python, "
-                             "load_state_dict() it and pass the nn.Module to edge.runtime.load")
-    if not isinstance(obj, nn.Module):
-        raise ModelLoadError(f"'{path}' holds a {type(obj).__name__}, not an nn.Module")
-    return obj
 
 
 def infer_input_metas(model: nn.Module, names: Sequence[str] | None = None) -> list[TensorMeta]:
@@ -69,8 +37,9 @@ def infer_input_metas(model: nn.Module, names: Sequence[str] | None = None) -> l
     dtype = next((p.dtype for p in model.parameters()), torch.float32)
     channels = getattr(model, "in_channels", None)
     if not isinstance(channels, int):
-        conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
-        channels = conv.in_channels if conv is not None else None
+        conv = next((m for m in model.modules() if isinstance(m, nn.Conv2d)  # TorchScript keeps the type's name
+                     or getattr(m, "original_name", None) == "Conv2d"), None)
+        channels = int(conv.weight.shape[1] * getattr(conv, "groups", 1)) if conv is not None else None
     shape = ("batch", channels, "height", "width") if len(names) == 1 and channels else None
     np_dtype = torch.empty((), dtype=dtype).numpy().dtype
     return [TensorMeta(n, shape, np_dtype) for n in names]
@@ -81,22 +50,26 @@ class TorchRunner(Runner):
     """Runs an ``nn.Module`` (in eval mode, without autograd) on ``device``.
 
     Args:
-        model: an ``nn.Module`` or a path to a TorchScript / pickled-module file.
+        model: an ``nn.Module`` or a model file (``.pt2``, TorchScript, an edge checkpoint; a pickled module
+            only with ``trust_pickle``: see ``edge.spec``).
         device: torch device; None = "cpu".
         inputs: explicit input metadata; None = derived from the module (see module docstring).
         input_names: names of the forward arguments in order; None = from the signature.
         output_names: names for the outputs (tensor, tuple or dict); None = "output" / "output_<i>" / dict keys.
         name: label used in reports.
+        trust_pickle: allow a pickled-module file (runs the code it names); None = ``EDGE_TRUST_PICKLE``.
     """
 
     backend = "torch"
 
     def __init__(self, model: nn.Module | str | os.PathLike, device: str | None = None,
                  inputs: Sequence[TensorMeta] | None = None, input_names: Sequence[str] | None = None,
-                 output_names: Sequence[str] | None = None, name: str | None = None):
+                 output_names: Sequence[str] | None = None, name: str | None = None,
+                 trust_pickle: bool | None = None):
         label = type(model).__name__ if isinstance(model, nn.Module) else Path(model).name
         super().__init__(name or f"torch:{label}")
         self.source = model
+        self.trust_pickle = trust_pickle
         self.device = torch.device(device or "cpu")
         self._inputs = list(inputs) if inputs is not None else None
         self.input_names = list(input_names) if input_names is not None else None
@@ -105,7 +78,7 @@ class TorchRunner(Runner):
         self._out_meta: list[TensorMeta] | None = None
 
     def activate_impl(self) -> None:
-        model = self.source if isinstance(self.source, nn.Module) else load_module(self.source)
+        model = self.source if isinstance(self.source, nn.Module) else load_module(self.source, trust_pickle=self.trust_pickle)
         model = model.to(self.device)
         try:
             model.eval()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import onnx
-import torch
 
 from edge.cli.main import main
-from edge.dense import basenet, to_dense
+from edge.dense import basenet, to_dense  # noqa: F401
 
 
 def test_export_factory_with_patch_size_plugins(tmp_path, capsys):
@@ -36,7 +35,7 @@ def test_export_factory_with_patch_size_plugins(tmp_path, capsys):
 
 def test_export_saved_dense_net_portable(tmp_path, capsys):
     saved = tmp_path / "dense.pt"
-    torch.save(to_dense(basenet(), 15), saved)
+    assert main(["dense", "convert", "edge.dense:basenet", "-p", "15", "-o", str(saved)]) == 0  # an edge checkpoint
     out = tmp_path / "dense.onnx"
     rc = main(["export", str(saved), "-o", str(out), "--portable", "--static", "--input-shape", "2x1x17x19"])
     text = capsys.readouterr().out

@@ -63,8 +63,9 @@ def test_cli(fmt, tmp_path):
 
 def test_cli_saved_model_and_errors(tmp_path):
     p = tmp_path / "m.pt"
-    torch.save(_tiny(), p)
-    res = CliRunner().invoke(cli, ["analyze", str(p), "--input-shape", "1,1,16,16", "--format", "json"])
+    torch.save(_tiny(), p)  # a pickled module: refused unless trusted
+    assert CliRunner().invoke(cli, ["analyze", str(p), "--input-shape", "1,1,16,16"]).exit_code != 0
+    res = CliRunner().invoke(cli, ["--trust-pickle", "analyze", str(p), "--input-shape", "1,1,16,16", "--format", "json"])
     assert res.exit_code == 0 and json.loads(res.output)["total_params"] > 0
     from edge.cli.main import main
 

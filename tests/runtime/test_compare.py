@@ -73,7 +73,8 @@ def test_compare_needs_two_runners(small_onnx):
 
 
 def test_cli_exit_codes_and_files(tmp_path, small_net, small_onnx):
-    torch.save(small_net, tmp_path / "net.pt")
+    x = torch.rand(1, 1, 10, 12)
+    torch.jit.save(torch.jit.trace(small_net, x), str(tmp_path / "net.pt"))  # TorchScript: no pickle
     ins, outs, js = tmp_path / "in.npz", tmp_path / "out.npz", tmp_path / "r.json"
     rc = main(["compare", str(small_onnx), str(tmp_path / "net.pt"), "--shape", "input:1x1x10x12",
                "--iterations", "2", "--save-inputs", str(ins), "--save-outputs", str(outs), "--json", str(js),
@@ -85,7 +86,7 @@ def test_cli_exit_codes_and_files(tmp_path, small_net, small_onnx):
         assert len(f.files) == 4
     assert json.loads(js.read_text())["passed"] is True
     # a different model -> 1; replaying the saved inputs gives the same verdict
-    torch.save(other_net(small_net), tmp_path / "other.pt")
+    torch.jit.save(torch.jit.trace(other_net(small_net), x), str(tmp_path / "other.pt"))
     assert main(["compare", str(small_onnx), str(tmp_path / "other.pt"), "--npz", str(ins)]) == 1
     assert main(["compare", "onnxruntime:" + str(small_onnx), "py:tests_runtime_missing:factory"]) == 2
     assert main(["compare", str(small_onnx), str(tmp_path / "missing.onnx")]) == 2
@@ -96,7 +97,7 @@ def test_cli_image_and_recipe_feeds(tmp_path, small_net, small_onnx, data_dir):
     img = next((data_dir / "opencv").glob("*.jpg"), None)
     if img is None:
         pytest.skip(f"no .jpg in {data_dir / 'opencv'} (run `make data`)")
-    torch.save(small_net, tmp_path / "net.pt")
+    torch.jit.save(torch.jit.script(small_net), str(tmp_path / "net.pt"))
     for extra in (["--image", str(img)], ["--image", str(img), "--recipe", "dense-basenet"],
                   ["--recipe", "dense-basenet"]):
         ins = tmp_path / "in.npz"
