@@ -1,8 +1,13 @@
 """Engine manifests: the sidecar JSON that makes a TensorRT plan file self-describing.
 
-``<engine>.json`` beside ``<engine>`` records: edge version, TensorRT and CUDA versions, device name and
-compute capability, JetPack/L4T release (``/etc/nv_tegra_release``), precision, input shapes, sha256 of the
-engine, the ONNX, the plugin library and the calibration data, and the build options.
+``<engine>.json`` beside ``<engine>`` records: edge version, TensorRT and CUDA versions (JetPack's runtime,
+the driver's, cuda-python's), the GPU (name, compute capability, SM count, total memory), the module
+(``/proc/device-tree/model``), JetPack/L4T release, precision, input shapes, sha256 of the engine, the
+ONNX, the plugin library and the calibration data, and the build options (edge.trt.identity probes them).
+
+The GPU identity is compared by name, compute capability and SM count: every Orin module reports
+"Orin"/8.7, but an AGX Orin (16 SMs) plan is refused on an Orin Nano (8 SMs). A GPU that could not be
+probed (on the build machine, here, or both) is a mismatch that says why, never a silent match.
 
 Before an engine is deserialised, ``check_manifest(engine_path)`` compares it with this machine and raises
 ManifestError on a mismatch. The message always has the form (documented, tests match it)::
@@ -19,20 +24,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
-import re
 from pathlib import Path
 from typing import Any
 
 from edge import __version__
 from edge.errors import ManifestError
 from edge.io import write_json
+from edge.trt.identity import L4T_TO_JETPACK, TEGRA_RELEASE, machine_info, read_l4t
+
+__all__ = ["L4T_TO_JETPACK", "TEGRA_RELEASE", "check_manifest", "machine_info", "make_manifest", "manifest_path",
+           "read_l4t", "read_manifest", "write_manifest"]
+# fields of machine_info() a manifest records (identity.py says what each means)
+MACHINE_FIELDS = ("tensorrt", "cuda_runtime", "cuda_driver", "cuda_bindings", "device", "compute_capability",
+                  "sm_count", "total_memory_mb", "model", "l4t", "arch", "gpu_probe_error")
 
 SCHEMA = 1
-TEGRA_RELEASE = Path("/etc/nv_tegra_release")
-# L4T major.minor -> JetPack release (NVIDIA's JetPack archive)
-L4T_TO_JETPACK = {"35.3": "5.1.1", "35.4": "5.1.2", "35.5": "5.1.3", "35.6": "5.1.4", "36.2": "6.0 DP",
-                  "36.3": "6.0", "36.4": "6.1/6.2", "38.2": "7.0", "38.3": "7.1"}
 
 
 def manifest_path(engine_path: str | os.PathLike) -> Path:
@@ -51,58 +57,6 @@ def sha256_file(path: str | os.PathLike | None) -> str | None:
     return h.hexdigest()
 
 
-def read_l4t(path: Path = TEGRA_RELEASE) -> dict | None:
-    """``{"l4t": "36.4.0", "jetpack": "6.1/6.2", "board": ...}`` from /etc/nv_tegra_release, or None off-Jetson."""
-    try:
-        text = path.read_text()
-    except OSError:
-        return None
-    m = re.search(r"R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", text)
-    if not m:
-        return {"l4t": None, "raw": text.strip()[:200]}
-    l4t = f"{m.group(1)}.{m.group(2)}"
-    board = re.search(r"BOARD:\s*([\w-]+)", text)
-    return {"l4t": l4t, "jetpack": L4T_TO_JETPACK.get(".".join(l4t.split(".")[:2])),
-            "board": board.group(1) if board else None}
-
-
-def machine_info() -> dict[str, Any]:
-    """What this machine offers: TensorRT/CUDA versions, device name + compute capability, L4T release.
-
-    Missing pieces (no TensorRT, no GPU) are None: a manifest built on a Jetson then mismatches here.
-    """
-    info: dict[str, Any] = {"tensorrt": None, "cuda_runtime": None, "device": None, "compute_capability": None,
-                            "l4t": read_l4t(), "arch": platform.machine()}
-    try:
-        import tensorrt as trt
-
-        info["tensorrt"] = getattr(trt, "__version__", None)
-    except Exception:  # noqa: BLE001 - absent or broken: recorded as None
-        pass
-    info.update(_cuda_device())
-    return info
-
-
-def _cuda_device() -> dict[str, Any]:
-    try:
-        from cuda.bindings import runtime as cudart
-    except Exception:  # noqa: BLE001
-        return {}
-    out: dict[str, Any] = {}
-    try:
-        err, ver = cudart.cudaRuntimeGetVersion()
-        if int(err) == 0:
-            out["cuda_runtime"] = f"{ver // 1000}.{(ver % 1000) // 10}"
-        err, props = cudart.cudaGetDeviceProperties(0)
-        if int(err) == 0:
-            name = props.name
-            out["device"] = (name.decode() if isinstance(name, bytes) else str(name)).rstrip("\x00")
-            out["compute_capability"] = f"{props.major}.{props.minor}"
-    except Exception:  # noqa: BLE001 - no driver: device stays None
-        pass
-    return out
-
-
 def make_manifest(engine_path: str | os.PathLike, *, precision: str, shapes: dict | None = None,
                   onnx_path: str | os.PathLike | None = None, plugin_paths: list | None = None,
                   calib_sha256: str | None = None, options: dict | None = None,
@@ -113,9 +67,7 @@ def make_manifest(engine_path: str | os.PathLike, *, precision: str, shapes: dic
     return {
         "schema": SCHEMA, "edge_version": __version__, "engine": engine_path.name,
         "engine_bytes": engine_path.stat().st_size, "engine_sha256": sha256_file(engine_path),
-        "tensorrt": m.get("tensorrt"), "cuda_runtime": m.get("cuda_runtime"), "device": m.get("device"),
-        "compute_capability": m.get("compute_capability"), "l4t": m.get("l4t"), "arch": m.get("arch"),
-        "precision": precision, "shapes": {k: [list(s) for s in v] for k, v in (shapes or {}).items()},
+        **{k: m.get(k) for k in MACHINE_FIELDS}, "precision": precision, "shapes": {k: [list(s) for s in v] for k, v in (shapes or {}).items()},
         "onnx": str(onnx_path) if onnx_path else None, "onnx_sha256": sha256_file(onnx_path),
         "plugins": [{"path": str(p), "sha256": sha256_file(p)} for p in (plugin_paths or [])],
         "calib_sha256": calib_sha256, "options": options or {}, **(extra or {}),
@@ -192,9 +144,35 @@ def _machine_problems(man: dict, here: dict) -> list[str]:
             out.append(f"TensorRT major version was {built} at build time but is {now} here")
     elif built != now:
         out.append(f"TensorRT version was {built} at build time but is {now} here")
-    for key, what in (("compute_capability", "device compute capability"), ("device", "device")):
+    return out + _device_problems(man, here)
+
+
+def _describe(m: dict) -> str:
+    parts = [str(m.get("device")), f"{m.get('sm_count')} SMs" if m.get("sm_count") else None, m.get("model")]
+    return ", ".join(p for p in parts if p)
+
+
+def _device_problems(man: dict, here: dict) -> list[str]:
+    """GPU identity: name, compute capability, SM count; a failed probe on either side is named."""
+    built_ok, here_ok = man.get("device") is not None, here.get("device") is not None
+    if not built_ok and not here_ok:
+        return [f"the GPU was probed neither at build time ({man.get('gpu_probe_error') or 'no device recorded'}) "
+                f"nor here ({here.get('gpu_probe_error') or 'no device found'}), so the engine's device cannot be "
+                "checked"]
+    if not built_ok:
+        return [f"the GPU was not probed at build time ({man.get('gpu_probe_error') or 'no device recorded'}), so "
+                f"this {_describe(here)} cannot be checked against the engine's device"]
+    if not here_ok:
+        return [f"this machine's GPU could not be probed ({here.get('gpu_probe_error') or 'no device found'}), so "
+                f"the engine built for {_describe(man)} cannot be checked"]
+    out = []
+    for key, what in (("device", "device"), ("compute_capability", "device compute capability")):
         if man.get(key) != here.get(key):
             out.append(f"{what} was {man.get(key)} at build time but is {here.get(key)} here")
+    sm_built, sm_here = man.get("sm_count"), here.get("sm_count")
+    if sm_built is not None and sm_here is not None and sm_built != sm_here:
+        out.append(f"SM count was {sm_built} at build time but is {sm_here} here (built on {_describe(man)}; this "
+                   f"is {_describe(here)}: a TensorRT plan is tuned for one device model)")
     return out
 
 

@@ -15,8 +15,16 @@ import pytest
 from edge.errors import ManifestError
 from edge.trt import manifest as M
 
-ORIN = {"tensorrt": "10.3.0", "cuda_runtime": "12.6", "device": "Orin", "compute_capability": "8.7",
-        "l4t": {"l4t": "36.4.0", "jetpack": "6.1/6.2", "board": None}, "arch": "aarch64"}
+# Machine descriptions (what machine_info() returns there). SM counts from NVIDIA's module data sheets
+# (Ampere: 128 CUDA cores per SM; AGX Orin 64GB 2048 cores = 16 SMs, Orin Nano 8GB 1024 = 8 SMs); model
+# strings as /proc/device-tree/model reads on the developer kits; memory figures are illustrative.
+ORIN = {"tensorrt": "10.3.0", "cuda_runtime": "12.6", "cuda_driver": "12.6", "cuda_bindings": "12.6.2",
+        "device": "Orin", "compute_capability": "8.7", "sm_count": 16, "total_memory_mb": 62841,
+        "model": "NVIDIA Jetson AGX Orin Developer Kit", "gpu_probe_error": None,
+        "l4t": {"l4t": "36.4.3", "jetpack": "6.2", "board": "generic"}, "arch": "aarch64"}
+ORIN_NANO = dict(ORIN, sm_count=8, total_memory_mb=7620, model="NVIDIA Jetson Orin Nano Developer Kit")
+NO_PROBE = dict(ORIN, device=None, compute_capability=None, sm_count=None, total_memory_mb=None,
+                gpu_probe_error="cuda-python 13.0.1 (CUDA runtime 13.0) needs driver >= 580; this driver is CUDA 12.6")
 DOCUMENTED = r"engine .* does not match this machine: .*Rebuild the engine on this machine \(edge build \.\.\.\) " \
              r"or pass allow_mismatch=True \(--allow-mismatch\)\."
 
@@ -126,5 +134,124 @@ def test_manifest_write_is_atomic(engine, monkeypatch):
 def test_read_l4t(tmp_path):
     f = tmp_path / "nv_tegra_release"
     f.write_text("# R36 (release), REVISION: 4.0, GCID: 37537400, BOARD: generic, EABI: aarch64, DATE: Fri Sep 13\n")
-    assert M.read_l4t(f) == {"l4t": "36.4.0", "jetpack": "6.1/6.2", "board": "generic"}
-    assert M.read_l4t(tmp_path / "absent") is None
+    assert M.read_l4t(f) == {"l4t": "36.4.0", "jetpack": "6.1", "board": "generic", "source": str(f)}
+    assert M.read_l4t(tmp_path / "absent", dpkg=lambda: None) is None
+
+
+@pytest.mark.parametrize("l4t, jetpack", [
+    ("38.4.0", "7.1"), ("39.2.0", "7.2"), ("39.1.0", "7.2"), ("36.4.3", "6.2"), ("36.4.4", "6.2.1"),
+    ("36.4.7", "6.2.1"), ("36.5.0", "6.2.2"), ("38.2.0", "7.0"), ("36.3.0", "6.0"), ("35.6.0", "5.1.4")])
+def test_l4t_table_follows_jetson_stats(l4t, jetpack):
+    # rbonghi/jetson_stats jtop/core/jetson_variables.py (NVIDIA_JETPACK); 39.1 is not listed: the 39 series is 7.2
+    from edge.trt.identity import jetpack_of
+
+    assert jetpack_of(l4t) == jetpack
+
+
+def test_read_l4t_falls_back_to_dpkg_in_containers(tmp_path):
+    # l4t-base containers: no /etc/nv_tegra_release, but `dpkg-query -W nvidia-l4t-core` answers
+    got = M.read_l4t(tmp_path / "absent", dpkg=lambda: "36.4.3-20250107174145")
+    assert got == {"l4t": "36.4.3", "jetpack": "6.2", "board": None, "source": "dpkg nvidia-l4t-core"}
+
+
+def test_read_model(tmp_path):
+    from edge.trt.identity import read_model
+
+    (tmp_path / "model").write_bytes(b"NVIDIA Jetson Orin Nano Developer Kit\x00")
+    assert read_model(tmp_path / "model") == "NVIDIA Jetson Orin Nano Developer Kit"
+    assert read_model(tmp_path / "absent") is None
+
+
+# ---------------------------------------------------------------- device identity on machine descriptions
+@pytest.fixture
+def agx_engine(tmp_path):
+    eng = tmp_path / "agx.engine"
+    eng.write_bytes(b"plan" * 64)
+    M.write_manifest(eng, M.make_manifest(eng, precision="fp16", options={}, machine=ORIN))
+    return eng
+
+
+def test_agx_orin_engine_refused_on_orin_nano(agx_engine):
+    man = json.loads(M.manifest_path(agx_engine).read_text())
+    assert (man["sm_count"], man["model"], man["total_memory_mb"]) == (16, "NVIDIA Jetson AGX Orin Developer Kit",
+                                                                        62841)
+    with pytest.raises(ManifestError, match=DOCUMENTED) as e:
+        M.check_manifest(agx_engine, machine=dict(ORIN_NANO))
+    assert "SM count was 16 at build time but is 8 here" in str(e.value)
+    assert "AGX Orin Developer Kit" in str(e.value) and "Orin Nano Developer Kit" in str(e.value)
+    assert M.check_manifest(agx_engine, machine=dict(ORIN))["mismatches"] == []
+
+
+def test_probe_failing_on_both_sides_is_not_a_match(tmp_path):
+    eng = tmp_path / "blind.engine"
+    eng.write_bytes(b"plan" * 64)
+    M.write_manifest(eng, M.make_manifest(eng, precision="fp16", options={}, machine=NO_PROBE))
+    with pytest.raises(ManifestError, match="GPU was probed neither at build time .* nor here") as e:
+        M.check_manifest(eng, machine=dict(NO_PROBE))
+    assert "needs driver >= 580" in str(e.value)
+
+
+def test_probe_failing_on_one_side_says_so(agx_engine, tmp_path):
+    with pytest.raises(ManifestError) as e:
+        M.check_manifest(agx_engine, machine=dict(NO_PROBE))
+    msg = str(e.value)
+    assert "this machine's GPU could not be probed (cuda-python 13.0.1" in msg and "16 SMs" in msg
+    assert "device was Orin at build time but is None here" not in msg  # not a misleading device mismatch
+    eng = tmp_path / "built-blind.engine"
+    eng.write_bytes(b"plan" * 64)
+    M.write_manifest(eng, M.make_manifest(eng, precision="fp16", options={}, machine=NO_PROBE))
+    with pytest.raises(ManifestError, match="the GPU was not probed at build time .*needs driver >= 580"):
+        M.check_manifest(eng, machine=dict(ORIN))
+
+
+def test_cuda_runtime_is_the_system_one_not_the_bindings():
+    """cuda_runtime comes from the system's libcudart (JetPack's CUDA), read through ctypes."""
+    import ctypes
+
+    from edge.trt.identity import cuda_versions
+
+    class RecordedCudart:  # JetPack 6.2: CUDA 12.6 runtime and driver
+        def cudaRuntimeGetVersion(self, p):
+            p.contents.value = 12060
+            return 0
+
+        def cudaDriverGetVersion(self, p):
+            p.contents.value = 12060
+            return 0
+
+    def load(name):
+        if name != "libcudart.so.12":
+            raise OSError(f"{name}: cannot open shared object file")
+        return RecordedCudart()
+
+    assert cuda_versions(load=load) == {"cuda_runtime": "12.6", "cuda_driver": "12.6"}
+    assert cuda_versions(names=("libcudart-absent.so",)) == {"cuda_runtime": None, "cuda_driver": None}
+    try:
+        lib = ctypes.CDLL("libcudart.so")
+    except OSError:
+        return
+    v = ctypes.c_int(0)
+    lib.cudaRuntimeGetVersion(ctypes.byref(v))
+    assert M.machine_info()["cuda_runtime"] == f"{v.value // 1000}.{(v.value % 1000) // 10}"
+
+
+def test_cuda_device_reads_sm_count_and_memory():
+    pytest.importorskip("cuda.bindings")
+    from cuda.bindings import runtime as rt
+
+    from edge.trt.identity import cuda_device
+
+    props = rt.cudaDeviceProp()
+    props.major, props.minor, props.multiProcessorCount, props.totalGlobalMem = 8, 7, 8, 7620 << 20
+
+    class RecordedRuntime:  # an Orin Nano answering through the real bindings' types
+        def __getattr__(self, name):
+            getattr(rt, name)  # a name the real module lacks fails
+            ok = rt.cudaError_t.cudaSuccess
+            return {"cudaGetDeviceCount": lambda: (ok, 1), "cudaDriverGetVersion": lambda: (ok, 12060),
+                    "cudaRuntimeGetVersion": lambda: (ok, 12060),
+                    "cudaGetDeviceProperties": lambda dev: (ok, props)}[name]
+
+    got = cuda_device(RecordedRuntime())
+    assert (got["compute_capability"], got["sm_count"], got["total_memory_mb"]) == ("8.7", 8, 7620)
+    assert "gpu_probe_error" not in got
