@@ -10,7 +10,7 @@ TORCH_SPEC ?= torch==2.13.0
 BUILD ?= build
 JOBS ?= 2
 
-.PHONY: install install-test data plugins demo test test-py lint typecheck clean
+.PHONY: install install-test data plugins demo test test-py lint typecheck clean jetson-install jetson-demo
 
 install:
 	$(if $(TORCH_SPEC),$(PIP) install -q "$(TORCH_SPEC)")
@@ -53,3 +53,32 @@ typecheck: $(TYPECHECK_VENV)/.stubs-fixed
 
 clean:
 	rm -rf $(BUILD) edge-demo .pytest_cache
+
+# ---- On a Jetson (README "On a Jetson"): JetPack 6 (Python 3.10) or JetPack 7 (Python 3.12, PEP 668).
+# A venv over JetPack's site-packages, so that its torch (NVIDIA's wheel), TensorRT and OpenCV (GStreamer)
+# stay in use; constraints/jetpack<N>.txt (cuda-python for JetPack's CUDA, numpy 1.x) plus exact pins of the
+# JETSON_PIN_DISTS found installed keep pip from replacing them. Then run `$(JETSON_VENV)/bin/python -m edge`.
+JETSON_PYTHON ?= /usr/bin/python3
+JETSON_VENV ?= $(HOME)/.venvs/edge
+# L4T R36 = JetPack 6, R38 and later = JetPack 7 (/etc/nv_tegra_release: "# R36 (release), REVISION: 4.3, ...")
+JETPACK ?= $(shell sed -n 's/^\# R\([0-9]*\).*/\1/p' /etc/nv_tegra_release 2>/dev/null | awk '{print ($$1 >= 38) ? 7 : 6}')
+JETSON_PIN_DISTS ?= torch torchvision tensorrt onnxruntime-gpu
+JETSON_EXTRAS ?= onnx,vision,bench,trt
+
+jetson-install:
+	@test -n "$(JETPACK)" || { echo "no /etc/nv_tegra_release: not a Jetson? Give JETPACK=6 or JETPACK=7"; exit 2; }
+	@$(JETSON_PYTHON) -c "import torch" 2>/dev/null || { echo "torch is missing for $(JETSON_PYTHON): install" \
+		"NVIDIA's PyTorch wheel for JetPack $(JETPACK) first (README, On a Jetson)"; exit 2; }
+	$(JETSON_PYTHON) -m venv --system-site-packages $(JETSON_VENV)
+	cp constraints/jetpack$(JETPACK).txt $(JETSON_VENV)/edge-constraints.txt
+	$(JETSON_VENV)/bin/python -c 'import sys, importlib.metadata as m; \
+		print(*(f"{d.name}=={d.version}" for n in sys.argv[1:] for d in list(m.distributions(name=n))[:1]), sep="\n")' \
+		$(JETSON_PIN_DISTS) >> $(JETSON_VENV)/edge-constraints.txt
+	$(JETSON_VENV)/bin/python -m pip install -c $(JETSON_VENV)/edge-constraints.txt -e ".[$(JETSON_EXTRAS)]"
+	$(JETSON_VENV)/bin/python -c 'import sys, torch, cv2; from edge.camera.sources import has_gstreamer; \
+		own = [x.__name__ for x in (torch, cv2) if x.__file__.startswith(sys.prefix)]; \
+		print("torch", torch.__version__, "cuda", torch.cuda.is_available(), "| cv2", cv2.__version__, "GStreamer", has_gstreamer()); \
+		sys.exit(f"{own} installed into the venv over JetPack: see README, On a Jetson") if own else None'
+
+jetson-demo:
+	$(JETSON_VENV)/bin/python -m edge demo
