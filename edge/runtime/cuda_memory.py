@@ -80,7 +80,14 @@ class CudaApi(abc.ABC):
 
 
 class CudaPythonApi(CudaApi):
-    """``cuda.bindings.runtime`` (cuda-python >= 12.6; older releases expose it as ``cuda.cudart``)."""
+    """``cuda.bindings.runtime`` (cuda-python >= 12.6; older releases expose it as ``cuda.cudart``).
+
+    Threads: the CUDA runtime API makes the primary context of the calling thread's current device (device
+    0 unless ``cudaSetDevice``) current implicitly, on every thread (CUDA Runtime API reference, "Interactions
+    with the CUDA Driver API": the runtime uses the device's primary context). So buffers allocated on the
+    main thread, copies from the ``edge-infer`` thread, TensorRT's enqueue and ``edge.bench.gpu``'s
+    cudaMemGetInfo all use one context: nothing to push here (unlike pycuda, see PyCudaApi).
+    """
 
     name = "cuda-python"
 

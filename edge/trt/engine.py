@@ -8,7 +8,8 @@ engines here, so every engine gets the same checks and the same error messages.
 
 Host code. A version-compatible plan embeds its lean runtime as host executable code, which TensorRT
 deserialises only when ``IRuntime::setEngineHostCodeAllowed(true)`` (default false: NvInferRuntime.h at
-release/10.3, lines 1647-1657; Python ``Runtime.engine_host_code_allowed``). trtexec sets it only for
+release/10.3, lines 1647-1657; Python ``Runtime.engine_host_code_allowed``: python/src/infer/pyCore.cpp
+line 1557, whose ``deserialize_cuda_engine`` keeps the runtime alive with the engine, keep_alive<0, 1>, l.1540). trtexec sets it only for
 ``--versionCompatible`` (samples/common/sampleEngines.cpp at release/10.3, lines 103-107). Polygraphy sets
 it for every engine; edge follows trtexec: it is set only when the engine's manifest says the engine was
 built version-compatible, because an engine with host code is executable code. Engines and plugin
