@@ -360,8 +360,9 @@ def gpu_status(rt: Any = None, bindings: str | None = None) -> GpuStatus:
 def _driver_reason(drv: int, run: int, bindings: str | None) -> tuple[str, str]:
     """(reason, fix) for cudaErrorInsufficientDriver: no driver, or a driver older than cuda-python's runtime."""
     if not drv:
-        return ("no NVIDIA driver is loaded on this machine (cudaGetDeviceCount: cudaErrorInsufficientDriver, "
-                "cudaDriverGetVersion: 0)", "run on a machine with an NVIDIA GPU and its driver (a Jetson with JetPack)")
+        reason = ("no NVIDIA driver is loaded on this machine (cudaGetDeviceCount: cudaErrorInsufficientDriver, "
+                  "cudaDriverGetVersion: 0)")
+        return reason, "run on a machine with an NVIDIA GPU and its driver (a Jetson with JetPack)"
     d, r = _cuda_version(drv), _cuda_version(run)
     need = MIN_DRIVER.get(run // 1000)
     what = f"cuda-python {bindings or '?'} (CUDA runtime {r})"

@@ -128,8 +128,8 @@ def check_manifest(engine_path: str | os.PathLike, allow_mismatch: bool = False,
 def _engine_problems(engine_path: Path, man: dict) -> list[str]:
     size = engine_path.stat().st_size
     if size != man.get("engine_bytes"):
-        return [f"engine size was {man.get('engine_bytes')} bytes at build time but is {size} here "
-                "(truncated or replaced file)"]
+        return [(f"engine size was {man.get('engine_bytes')} bytes at build time but is {size} here "
+                 "(truncated or replaced file)")]
     if sha256_file(engine_path) != man["engine_sha256"]:
         return [f"engine sha256 was {man['engine_sha256'][:12]}... at build time but differs here (modified file)"]
     return []
@@ -155,16 +155,17 @@ def _describe(m: dict) -> str:
 def _device_problems(man: dict, here: dict) -> list[str]:
     """GPU identity: name, compute capability, SM count; a failed probe on either side is named."""
     built_ok, here_ok = man.get("device") is not None, here.get("device") is not None
+    why_built = man.get("gpu_probe_error") or "no device recorded"
+    why_here = here.get("gpu_probe_error") or "no device found"
     if not built_ok and not here_ok:
-        return [f"the GPU was probed neither at build time ({man.get('gpu_probe_error') or 'no device recorded'}) "
-                f"nor here ({here.get('gpu_probe_error') or 'no device found'}), so the engine's device cannot be "
-                "checked"]
+        return [(f"the GPU was probed neither at build time ({why_built}) nor here ({why_here}), so the engine's "
+                 "device cannot be checked")]
     if not built_ok:
-        return [f"the GPU was not probed at build time ({man.get('gpu_probe_error') or 'no device recorded'}), so "
-                f"this {_describe(here)} cannot be checked against the engine's device"]
+        return [(f"the GPU was not probed at build time ({why_built}), so this {_describe(here)} cannot be checked "
+                 "against the engine's device")]
     if not here_ok:
-        return [f"this machine's GPU could not be probed ({here.get('gpu_probe_error') or 'no device found'}), so "
-                f"the engine built for {_describe(man)} cannot be checked"]
+        return [(f"this machine's GPU could not be probed ({why_here}), so the engine built for {_describe(man)} "
+                 "cannot be checked")]
     out = []
     for key, what in (("device", "device"), ("compute_capability", "device compute capability")):
         if man.get(key) != here.get(key):

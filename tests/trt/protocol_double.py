@@ -312,9 +312,9 @@ class StrictPycudaDriver(types.ModuleType):
     that needs a context raises unless one is current on the calling thread (pushed and not yet popped):
     "invalid device context" is what the pipeline thread got with ``pycuda.autoinit``."""
 
-    NEEDS_CONTEXT = {"mem_alloc", "pagelocked_empty", "memcpy_htod_async", "memcpy_dtoh_async", "Stream",
+    NEEDS_CONTEXT = frozenset({"mem_alloc", "pagelocked_empty", "memcpy_htod_async", "memcpy_dtoh_async", "Stream",
                      "Event", "Stream.synchronize", "Event.record", "Event.synchronize", "Event.time_till",
-                     "DeviceAllocation.free"}
+                     "DeviceAllocation.free"})
 
     def __init__(self):
         import threading

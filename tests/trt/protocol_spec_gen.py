@@ -92,9 +92,9 @@ def generate(site_packages: Path) -> dict:
                                              if node.returns else ""}]
     init = ast.parse((site_packages / STUBS[1]).read_text())
     for node in init.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-            if isinstance(node.value, ast.Constant):
-                spec["constants"][node.target.id] = node.value.value
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
+                isinstance(node.value, ast.Constant):
+            spec["constants"][node.target.id] = node.value.value
     return spec
 
 

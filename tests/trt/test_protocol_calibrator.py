@@ -69,7 +69,7 @@ def test_protocol_calibrator_feeds_kopt_shapes(tmp_path, monkeypatch):
 
 
 def test_protocol_calibrator_error_fails_the_build(tmp_path, monkeypatch):
-    import edge.calib.data as data
+    from edge.calib import data
     from edge.trt import BuildOptions, build_engine
 
     _double, onnx_path = _setup(tmp_path, monkeypatch)
