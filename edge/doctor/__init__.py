@@ -35,7 +35,7 @@ PROBES = [
     ("L4T release", device.probe_l4t),
     ("module", device.probe_model),
     ("CUDA driver", device.probe_driver),
-    ("CUDA toolkit", device.probe_toolkit),
+    ("CUDA runtime", device.probe_toolkit),
     ("GPU", device.probe_gpu),
     ("TensorRT", stack.probe_tensorrt),
     ("cuda-python", stack.probe_cuda_python),

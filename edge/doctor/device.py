@@ -34,32 +34,22 @@ _CC_MAJOR, _CC_MINOR, _SM_COUNT = 75, 76, 16  # CUdevice_attribute values, CUDA 
 
 # ------------------------------------------------------------------------------------------- identity
 def l4t_release(host: Host) -> dict | None:
-    """``{"l4t": "36.4.3", "jetpack": "6.2", "source": ...}`` from the release file or the dpkg package."""
-    from edge.trt import manifest
+    """``{"l4t": "36.4.3", "jetpack": "6.2", "source": ...}`` (:func:`edge.trt.identity.read_l4t`) from the
+    release file below the root or, without it, from the package version that ``host.run`` reports."""
+    from edge.trt import identity
 
-    text = host.read("/etc/nv_tegra_release")
-    if text is not None:
-        m = re.search(r"R(\d+)\s*\(release\),\s*REVISION:\s*([\d.]+)", text)
-        l4t = f"{m[1]}.{m[2]}" if m else None
-        return {"l4t": l4t, "jetpack": jetpack_of(l4t, manifest), "source": "/etc/nv_tegra_release",
-                "raw": text.splitlines()[0][:120]}
-    res = host.run(["dpkg-query", "--showformat=${Version}", "--show", "nvidia-l4t-core"])  # as jtop asks
-    if res is not None and res.returncode == 0 and res.stdout.strip():
-        l4t = res.stdout.strip().strip("'").split("-")[0]  # "36.4.3-20250107174145" -> "36.4.3"
-        return {"l4t": l4t, "jetpack": jetpack_of(l4t, manifest), "source": "dpkg nvidia-l4t-core"}
-    return None
+    def dpkg() -> str | None:
+        res = host.run(["dpkg-query", "--showformat=${Version}", "--show", "nvidia-l4t-core"])  # as jtop asks
+        return res.stdout.strip() or None if res is not None and res.returncode == 0 else None
 
-
-def jetpack_of(l4t: str | None, manifest) -> str | None:
-    """The JetPack release of an L4T version from the engine manifest's table (full version, then major.minor)."""
-    if not l4t:
-        return None
-    table = getattr(manifest, "L4T_TO_JETPACK", {})
-    return table.get(l4t) or table.get(".".join(l4t.split(".")[:2]))
+    return identity.read_l4t(host.path("/etc/nv_tegra_release"), dpkg)
 
 
 def module_model(host: Host) -> str | None:
-    return host.read("/proc/device-tree/model") or host.read("/sys/firmware/devicetree/base/model")
+    from edge.trt.identity import read_model
+
+    return read_model(host.path("/proc/device-tree/model")) or read_model(
+        host.path("/sys/firmware/devicetree/base/model"))
 
 
 def is_jetson(host: Host) -> bool:
@@ -67,7 +57,7 @@ def is_jetson(host: Host) -> bool:
     def _detect() -> bool:
         model = (module_model(host) or "").lower()
         compat = (host.read("/proc/device-tree/compatible") or "").lower()
-        return l4t_release(host) is not None or "jetson" in model or "nvidia,tegra" in compat
+        return host.memo("l4t", lambda: l4t_release(host)) is not None or "jetson" in model or "nvidia,tegra" in compat
     return bool(host.memo("is_jetson", _detect))
 
 
@@ -83,7 +73,7 @@ def probe_l4t(host: Host) -> Check:
         return Check("L4T release", WARN, f"unreadable release line: {rel.get('raw')!r}",
                      "report this line: the format differs from '# R36 (release), REVISION: 4.3, ...'", rel)
     jp = rel["jetpack"] or "JetPack release unknown to this edge"
-    return Check("L4T release", OK, f"L4T {rel['l4t']} (JetPack {jp}) from {rel['source']}", None, rel)
+    return Check("L4T release", OK, f"L4T {rel['l4t']} (JetPack {jp}) from {rel.get('source')}", None, rel)
 
 
 def probe_model(host: Host) -> Check:
@@ -180,19 +170,25 @@ def toolkit_version(host: Host) -> tuple[str | None, str]:
 
 
 def probe_toolkit(host: Host) -> Check:
+    """The CUDA toolkit below the root and, on this machine, the libcudart the loader finds (JetPack's CUDA
+    runtime; :func:`edge.trt.identity.cuda_versions`)."""
+    from edge.trt.identity import cuda_versions
+
     ver, where = toolkit_version(host)
+    cudart = cuda_versions().get("cuda_runtime") if host.live else None
+    lib = f"; libcudart {cudart}" if cudart else ""
     if ver is None:
         if is_jetson(host):
-            return Check("CUDA toolkit", WARN, "no CUDA toolkit in /usr/local/cuda (nvcc builds the plugins)",
+            return Check("CUDA runtime", WARN, f"no CUDA toolkit in /usr/local/cuda (nvcc builds the plugins){lib}",
                          "sudo apt install nvidia-jetpack (or cuda-toolkit-12-6 on JetPack 6)")
-        return Check("CUDA toolkit", SKIP, "no CUDA toolkit in /usr/local/cuda")
+        return Check("CUDA runtime", SKIP, f"no CUDA toolkit in /usr/local/cuda{lib}")
     drv = cuda_driver(host).get("version")
-    value = f"CUDA {ver} ({where})"
-    major = int(ver.split(".")[0])
-    if drv and major > drv // 1000:
-        return Check("CUDA toolkit", WARN, value + f"; newer than the driver's CUDA {cuda_version_str(drv)}",
-                     "kernels built with this nvcc will not load: use the toolkit of the JetPack release")
-    return Check("CUDA toolkit", OK, value, None, {"version": ver})
+    value = f"CUDA {ver} ({where}){lib}"
+    detail = {"toolkit": ver, "libcudart": cudart}
+    if drv and int(ver.split(".")[0]) > drv // 1000:
+        return Check("CUDA runtime", WARN, value + f"; newer than the driver's CUDA {cuda_version_str(drv)}",
+                     "kernels built with this nvcc will not load: use the toolkit of the JetPack release", detail)
+    return Check("CUDA runtime", OK, value, None, detail)
 
 
 # ------------------------------------------------------------------------------------------- GPU usable

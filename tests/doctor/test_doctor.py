@@ -100,7 +100,7 @@ def test_orin_nano_tree_module_l4t_rails_clocks(tmp_path):
     checks = by_name(run_checks(Host(root, commands={"nvpmodel -q": nvp}), only=BOARD))
     assert checks["module"].status == OK and checks["module"].value == "NVIDIA Jetson Orin Nano Developer Kit"
     l4t = checks["L4T release"]
-    assert l4t.status == OK and l4t.value.startswith("L4T 36.4.3 (JetPack 6.") and "/etc/nv_tegra_release" in l4t.value
+    assert l4t.status == OK and l4t.value.startswith("L4T 36.4.3 (JetPack 6.2) from ") and "/etc/nv_tegra_release" in l4t.value
     rails = checks["power rails"]
     assert rails.status == OK, rails
     assert [s["rail"] for s in rails.detail["sensors"]] == ["VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC"]
