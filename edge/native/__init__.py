@@ -5,7 +5,8 @@
 - :mod:`edge.native.sample_interp_cpu` (imported on demand: it needs torch): the fast CPU path of
   ``torch.ops.edge.sample_interp`` (C++ gather and interpolation around a torch GEMM);
 - :func:`find_library`, :func:`search_dirs`: where ``libedge_ref.so`` / ``libedge_plugins.so`` are looked
-  for (``EDGE_PLUGIN_DIR``, the package, the build tree).
+  for (an explicit directory or ``EDGE_PLUGIN_DIR``, the source checkout's ``build/plugins``, the package;
+  never the working directory).
 
 Nothing is loaded at import: the library is opened on the first call (PluginError when not built).
 """
