@@ -61,7 +61,13 @@ def multipool_unwarp(x: Any, strides: Sequence[tuple[int, int]], batch: int | No
         strides: ``((sy1, sx1), ..., (syn, sxn))``, first strided layer first.
         batch, out_h, out_w: None or 0 = derive B / no crop.
     """
-    lib = ref_library()
+    return unwarp_with(ref_library(), "edge_multipool_unwarp_ref", x, strides, batch, out_h, out_w)
+
+
+def unwarp_with(lib: ctypes.CDLL, fn: str, x: Any, strides: Sequence[tuple[int, int]], batch: int | None = None,
+                out_h: int | None = None, out_w: int | None = None) -> Any:
+    """:func:`multipool_unwarp` through C function ``fn`` of ``lib`` (the signature of edge_multipool_unwarp_ref:
+    the CPU reference, or the CUDA kernel of edge.native.cuda_harness)."""
     xa = _to_numpy(x, "x")
     if xa.ndim != 4:
         raise InputError(f"multipool_unwarp: x must be 4-D (N, C, h, w), got shape {xa.shape}")
@@ -71,9 +77,10 @@ def multipool_unwarp(x: Any, strides: Sequence[tuple[int, int]], batch: int | No
     sx = (ctypes.c_int32 * max(n, 1))(*[b for _, b in pairs])
     shape = (ctypes.c_int64 * 4)()
     args = (n, sy, sx, int(batch or 0), int(out_h or 0), int(out_w or 0), *xa.shape, shape)
-    _check(lib, lib.edge_multipool_unwarp_ref(None, None, _DTYPES[xa.dtype], *args), "multipool_unwarp")
+    call = getattr(lib, fn)
+    _check(lib, call(None, None, _DTYPES[xa.dtype], *args), "multipool_unwarp")
     y = np.empty(tuple(shape), dtype=xa.dtype)
-    _check(lib, lib.edge_multipool_unwarp_ref(_ptr(xa), _ptr(y), _DTYPES[xa.dtype], *args), "multipool_unwarp")
+    _check(lib, call(_ptr(xa), _ptr(y), _DTYPES[xa.dtype], *args), "multipool_unwarp")
     return _like(y, x)
 
 
@@ -100,7 +107,14 @@ def sample_interp(x: Any, mask: Any, weight: Any, bias: Any = None, stride=None,
     Returns:
         (B, Cout, Ho, Wo), the type and dtype of ``x``.
     """
-    lib = ref_library()
+    return sample_interp_with(ref_library(), "edge_sample_interp_ref", x, mask, weight, bias, stride, padding,
+                              dilation, groups, activation, window, lam)
+
+
+def sample_interp_with(lib: ctypes.CDLL, fn: str, x: Any, mask: Any, weight: Any, bias: Any = None, stride=None,
+                       padding=None, dilation=None, groups: int | None = None, activation: int | None = None,
+                       window: int | None = None, lam: float | None = None) -> Any:
+    """:func:`sample_interp` through C function ``fn`` of ``lib`` (the signature of edge_sample_interp_ref)."""
     xa = _to_numpy(x, "x")
     ma, wa = _to_numpy(mask, "mask", xa.dtype), _to_numpy(weight, "weight", xa.dtype)
     ba = np.zeros(wa.shape[:1], xa.dtype) if bias is None else _to_numpy(bias, "bias", xa.dtype)
@@ -115,7 +129,8 @@ def sample_interp(x: Any, mask: Any, weight: Any, bias: Any = None, stride=None,
     lam = 4.5 if lam is None else float(lam)
     shape = (ctypes.c_int64 * 4)()
     tail = (_DTYPES[xa.dtype], _i64(xa.shape), _i64(ma.shape), _i64(wa.shape), int(ba.shape[0]), attrs, lam, shape)
-    _check(lib, lib.edge_sample_interp_ref(None, None, None, None, None, *tail), "sample_interp")
+    call = getattr(lib, fn)
+    _check(lib, call(None, None, None, None, None, *tail), "sample_interp")
     y = np.empty(tuple(shape), dtype=xa.dtype)
-    _check(lib, lib.edge_sample_interp_ref(_ptr(xa), _ptr(ma), _ptr(wa), _ptr(ba), _ptr(y), *tail), "sample_interp")
+    _check(lib, call(_ptr(xa), _ptr(ma), _ptr(wa), _ptr(ba), _ptr(y), *tail), "sample_interp")
     return _like(y, x)
