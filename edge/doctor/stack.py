@@ -22,7 +22,8 @@ from importlib import metadata
 from edge.doctor.core import FAIL, OK, SKIP, WARN, Check, Host
 from edge.doctor.device import cuda_driver, cuda_version_str, gpu_expected, is_jetson
 
-VENV_HINT = ("in a venv, create it with --system-site-packages so that JetPack's packages stay visible")
+VENV_HINT = ("`make jetson-install` makes a venv with --system-site-packages, so JetPack's packages stay visible "
+             "(README, On a Jetson)")
 
 
 def dist_version(name: str) -> str | None:
@@ -81,7 +82,8 @@ def probe_cuda_python(host: Host) -> Check:
     detail = {"cuda_python": cp, "cuda_bindings": cb, "pycuda": pyc, "runtime_cuda": runtime}
     if not (cp or cb or pyc):
         return Check("cuda-python", _missing_status(host), value + " (the TensorRT runner needs one of them)",
-                     "pip install 'edge[trt]' (cuda-python of the driver's CUDA major version)", detail)
+                     "pip install 'edge[trt]' with the cuda-python of the driver's CUDA major version (on a Jetson "
+                     "`make jetson-install`: constraints/jetpack6.txt or jetpack7.txt pin it)", detail)
     driver = cuda_version_str(drv.get("version")) if drv.get("loaded") else None
     if driver is None:
         return Check("cuda-python", SKIP, f"{value}; no CUDA driver to check the major version against", None, detail)
@@ -169,8 +171,8 @@ def probe_opencv(host: Host) -> Check:
     try:
         cv2 = importlib.import_module("cv2")
     except ImportError:
-        return Check("OpenCV", SKIP, "not installed", "pip install 'edge[vision]' (on a Jetson: JetPack's OpenCV, "
-                     f"built with GStreamer; {VENV_HINT})")
+        return Check("OpenCV", SKIP, "not installed", "pip install 'edge[vision]' (on a Jetson: sudo apt-get install "
+                     f"python3-opencv, built with GStreamer; {VENV_HINT})")
     except Exception as e:  # noqa: BLE001 - e.g. "_ARRAY_API not found" (numpy ABI)
         return Check("OpenCV", FAIL, f"does not import: {type(e).__name__}: {e}",
                      "a pip OpenCV built for another numpy shadows the system one: pip uninstall opencv-python "
@@ -181,5 +183,5 @@ def probe_opencv(host: Host) -> Check:
     detail = {"version": cv2.__version__, "path": cv2.__file__, "videoio": vio}
     if not gst.startswith("YES") and is_jetson(host):
         return Check("OpenCV", WARN, value, "csi:// and hardware RTSP need GStreamer: pip uninstall opencv-python "
-                     f"opencv-python-headless, then use JetPack's OpenCV ({VENV_HINT})", detail)
+                     f"opencv-python-headless, then sudo apt-get install python3-opencv ({VENV_HINT})", detail)
     return Check("OpenCV", OK, value, None, detail)
