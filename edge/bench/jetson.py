@@ -11,6 +11,9 @@ and "tegrastats Utility"; Linux Documentation/hwmon/ina3221.rst):
 - hwmon (mainline ina3221 driver, L4T >= 34): ``hwmon*/in[123]_label`` rail name ("NC" = unused),
   ``in[123]_input`` bus voltage (mV), ``curr[123]_input`` current (mA).
 - iio (L4T <= 32, ina3221x driver): ``iio:device*/rail_name_N``, ``in_power N_input`` (mW).
+- hwmon ina238 (AGX Thor's system input, Linux Documentation/hwmon/ina238.rst): ``in1_input`` bus voltage
+  (mV), ``curr1_input`` current (mA), ``power1_input`` power (uW); no per-channel label: the rail is the
+  hwmon ``label`` when the device tree gives one, else "VIN".
 """
 
 from __future__ import annotations
@@ -80,7 +83,8 @@ def total_power_mw(rails: dict) -> tuple[str, float] | None:
 
 
 def read_hwmon_rails(root: str = "/") -> dict:
-    """Instantaneous power per INA3221 rail (mW) from sysfs: hwmon (mainline driver) or iio (L4T 32)."""
+    """Instantaneous power per INA rail (mW) from sysfs: INA3221 hwmon (mainline driver) or iio (L4T 32),
+    and INA238 hwmon (AGX Thor's system input VIN)."""
     rails: dict = {}
     base = os.path.join(root, "sys/bus/i2c/drivers")
     for label in sorted(glob.glob(os.path.join(base, "ina3221*/*/hwmon/hwmon*/in[1-3]_label"))):
@@ -94,7 +98,27 @@ def read_hwmon_rails(root: str = "/") -> dict:
         mw = _read_num(os.path.join(os.path.dirname(rn), f"in_power{ch}_input"))
         if (name := _read(rn)) and mw is not None:
             rails[name] = float(mw)
+    for hw in sorted(glob.glob(os.path.join(base, "ina238/*/hwmon/hwmon*"))):
+        if (mw := _ina238_mw(hw)) is not None:
+            rails[_read(os.path.join(hw, "label")) or "VIN"] = mw
     return rails
+
+
+def _ina238_mw(hwmon: str) -> float | None:
+    """mW of one INA238: its power register (uW) when readable, else bus voltage x current."""
+    uw = _read_num(os.path.join(hwmon, "power1_input"))
+    if uw is not None:
+        return uw / 1000.0
+    mv, ma = _read_num(os.path.join(hwmon, "in1_input")), _read_num(os.path.join(hwmon, "curr1_input"))
+    return mv * ma / 1000.0 if mv is not None and ma is not None else None
+
+
+def power_supply_names(root: str = "/") -> set[str]:
+    """Names jtop gives the entries of /sys/class/power_supply (USB-C PD ports, chargers): the folder
+    name without "ucsi-source-psy-" (jetson_stats jtop/core/power.py find_all_system_monitor). They are
+    port status, not measured board power."""
+    folders = glob.glob(os.path.join(root, "sys/class/power_supply/*"))
+    return {os.path.basename(f).replace("ucsi-source-psy-", "") for f in folders}
 
 
 def parse_nvpmodel(text: str) -> dict | None:
@@ -192,6 +216,7 @@ __all__ = [
     "clock_warnings",
     "parse_nvpmodel",
     "parse_tegrastats",
+    "power_supply_names",
     "read_clocks",
     "read_hwmon_rails",
     "read_nvpmodel",
