@@ -17,7 +17,7 @@ from edge.bench import gpu
 from edge.bench.jetson import clock_warnings, snapshot
 from edge.bench.load import load_runner, random_feed
 from edge.bench.memory import current_rss_bytes, track_peak_rss
-from edge.bench.power import PowerSampler, summarize_power
+from edge.bench.power import PowerSampler, open_power, summarize_power
 from edge.bench.stats import latency_stats, optional_stats, throughput
 from edge.errors import InputError
 
@@ -111,15 +111,18 @@ def bench(artifacts: list, names: list | None = None, baseline: str | int | None
         torch.set_num_threads(opts.threads)
     before = snapshot()
     subjects = [_load(a, n, backend, opts) for a, n in zip(artifacts, names)]
+    power, power_notes = open_power(opts.power)  # one jtop client for the whole run: the service keeps its interval
     try:
         for s in subjects:
             _warmup(s, opts.warmup_s)
         for r in range(opts.rounds):
             for s in subjects:
-                _round(s, opts, r)
+                _round(s, opts, r, power)
         after = snapshot()
         rows = [_summarize(s, opts) for s in subjects]
     finally:
+        if power is not None:
+            power.close()
         for s in subjects:
             if s.events is not None:
                 s.events.close()
@@ -127,7 +130,8 @@ def bench(artifacts: list, names: list | None = None, baseline: str | int | None
                 s.runner.deactivate()
     config = {k: v for k, v in opts.__dict__.items() if k != "shapes"}
     config["shapes"] = {k: list(v) for k, v in (opts.shapes or {}).items()}
-    warnings = clock_warnings(before, after) + [w for r in rows for w in (r.get("power") or {}).get("warnings", [])]
+    warnings = clock_warnings(before, after) + power_notes
+    warnings += [w for r in rows for w in (r.get("power") or {}).get("warnings", [])]
     return build_result("bench", rows, environment(command), config, baseline, {"before": before, "after": after},
                         warnings)
 
@@ -193,7 +197,7 @@ def _warmup(s: _Subject, seconds: float) -> None:
     del s.host_ms[:]
 
 
-def _round(s: _Subject, opts: BenchOptions, r: int) -> None:
+def _round(s: _Subject, opts: BenchOptions, r: int, power=None) -> None:
     """One timed window of ``s``: a share of the iterations or of the duration."""
     if opts.iterations is not None:
         quota = opts.iterations // opts.rounds + (1 if r < opts.iterations % opts.rounds else 0)
@@ -202,7 +206,7 @@ def _round(s: _Subject, opts: BenchOptions, r: int) -> None:
             return
     else:
         quota, budget = None, opts.duration_s / opts.rounds
-    sampler = PowerSampler(opts.power)
+    sampler = PowerSampler(power if power is not None else "off")
     n0 = len(s.host_ms)
     watch = gpu.DeviceMemoryWatch() if s.events is not None else contextlib.nullcontext()
     with track_peak_rss() as mem, sampler, watch:

@@ -1,10 +1,18 @@
-"""Power sampling during a measured window: jtop's Python API when installed, else INA3221 hwmon sysfs.
+"""Power sampling during a measured window: jtop's Python API when installed, else INA hwmon sysfs.
 
 A background thread reads the rails every ``interval_s`` (default: 10 ms for sysfs, which is about the
-INA3221's conversion period with the drivers' averaging, and jtop's own 100 ms floor for jtop) and
-integrates the module's input rail over time (trapezoid rule). Energy per inference = energy of the
-window / inferences in it. A window shorter than ~10 sampling intervals gets a warning, not a number
+INA3221's conversion period with the drivers' averaging; for jtop the interval its service really runs
+at) and integrates the module's input rail over time (trapezoid rule). Energy per inference = energy of
+the window / inferences in it. A window shorter than ~10 sampling intervals gets a warning, not a number
 that looks precise.
+
+jtop (jetson_stats 4.2-7.2, jtop/jtop.py): ``start()`` raises ``JtopException`` when jtop.service is not
+active or the user has not logged out since installing it; the service keeps the interval of its first
+client, and ``jtop.interval`` is the service's real one (``interval_user`` what was asked). So one
+client serves a whole run (``open_power``), its real interval is recorded, and a client that cannot start
+falls back to hwmon with the reason in the result's warnings. jtop's ``power["rail"]`` also lists
+/sys/class/power_supply entries (USB-C PD ports on AGX Orin, jtop/core/power.py find_all_system_monitor):
+only the INA rails are kept.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import threading
 import time
 
 from edge._lazy import has_module
-from edge.bench.jetson import read_hwmon_rails, total_power_mw
+from edge.bench.jetson import power_supply_names, read_hwmon_rails, total_power_mw
 
 MIN_SAMPLES = 10
 
@@ -29,70 +37,122 @@ def rails_from_jtop(power: dict) -> dict:
     return rails
 
 
-def _jtop_reader(interval_s: float):
-    """A callable returning {rail: mW} from a running jtop client, and the client (to close)."""
-    from jtop import jtop  # jetson-stats: talks to the jtop service
+def ina_rails(rails: dict, ina_names: set, supplies: set) -> dict:
+    """The measured INA rails of jtop's ``rails``: those hwmon sysfs names (when readable), never a
+    power-supply status entry."""
+    return {k: v for k, v in rails.items() if k not in supplies and (not ina_names or k in ina_names)}
 
-    client = jtop(interval=max(interval_s, 0.1))
-    client.start()
-    return (lambda: rails_from_jtop(client.power or {})), client
+
+class JtopPower:
+    """One jtop client for a whole run. ``interval_s`` is the service's real interval (``jtop.interval``).
+
+    Args:
+        factory: the jtop class (None: ``jtop.jtop``); tests pass a double built from its API.
+    """
+
+    kind = "jtop"
+
+    def __init__(self, interval_s: float = 0.1, root: str = "/", factory=None):
+        if factory is None:
+            from jtop import jtop as factory  # jetson-stats: talks to the jtop service
+        self.client = factory(interval=max(interval_s, 0.1))
+        self.client.start()
+        self.interval_s = float(self.client.interval)
+        self.requested_s = float(self.client.interval_user)
+        self._ina, self._supplies = set(read_hwmon_rails(root)), power_supply_names(root)
+
+    def read(self) -> dict:
+        return ina_rails(rails_from_jtop(self.client.power or {}), self._ina, self._supplies)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class HwmonPower:
+    """INA rails read straight from sysfs (no service needed)."""
+
+    kind = "hwmon"
+
+    def __init__(self, interval_s: float = 0.01, root: str = "/"):
+        self.interval_s, self.root = interval_s, root
+
+    def read(self) -> dict:
+        return read_hwmon_rails(self.root)
+
+    def close(self) -> None:
+        pass
+
+
+def open_power(source: str = "auto", interval_s: float | None = None, root: str = "/", jtop_factory=None):
+    """(reader, notes): a JtopPower or HwmonPower (None for "off" or no rails), and why jtop was not used.
+
+    Raises nothing: a jtop client that cannot start (JtopException: service inactive, not logged out
+    after installing, version mismatch) falls back to hwmon and says so in ``notes``.
+    """
+    notes: list[str] = []
+    if source == "off":
+        return None, notes
+    want_jtop = source == "jtop" or (source == "auto" and (jtop_factory is not None or has_module("jtop")))
+    if want_jtop:
+        try:
+            return JtopPower(interval_s or 0.1, root, jtop_factory), notes
+        except Exception as e:  # noqa: BLE001 - JtopException and the OSErrors jtop re-raises
+            notes.append(f"jtop unavailable ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else e!r}); "
+                         "power read from hwmon sysfs")
+    reader = HwmonPower(interval_s or 0.01, root)
+    return (reader if reader.read() else None), notes
 
 
 class PowerSampler:
     """``with PowerSampler() as p: run(); p.result(n_inferences)``.
 
     Args:
-        source: "auto" (jtop if importable, else hwmon sysfs), "jtop", "hwmon" or "off".
-        interval_s: sampling period; None means 0.01 s (hwmon) or 0.1 s (jtop).
+        source: "auto" (jtop if importable, else hwmon sysfs), "jtop", "hwmon" or "off"; or a reader
+            from ``open_power`` shared by several windows (the caller closes it).
+        interval_s: sampling period; None means 0.01 s (hwmon) or jtop's real interval.
         root: sysfs root (tests point it at a recorded tree).
     """
 
-    def __init__(self, source: str = "auto", interval_s: float | None = None, root: str = "/"):
-        self.source, self.root, self.samples = source, root, []  # samples: (t, {rail: mW})
-        self._reader, self._client, self._stop, self._thread = None, None, threading.Event(), None
-        if source == "auto":
-            source = "jtop" if has_module("jtop") else "hwmon"
-        if source == "jtop":
-            self.interval_s = interval_s or 0.1
+    def __init__(self, source="auto", interval_s: float | None = None, root: str = "/", jtop_factory=None):
+        self.root, self.samples, self.notes = root, [], []  # samples: (t, {rail: mW})
+        self._stop, self._thread, self._owned = threading.Event(), None, False
+        if isinstance(source, str):
+            self.reader, self.notes = open_power(source, interval_s, root, jtop_factory)
+            self._owned = True
         else:
-            self.interval_s = interval_s or 0.01
-        self.kind = source
+            self.reader = source
+        self.kind = self.reader.kind if self.reader is not None else ("off" if source == "off" else "hwmon")
+        self.interval_s = self.reader.interval_s if self.reader is not None else (interval_s or 0.01)
 
     @property
     def available(self) -> bool:
-        if self.kind == "off":
-            return False
-        if self.kind == "hwmon":
-            return bool(read_hwmon_rails(self.root))
-        return has_module("jtop")
+        return self.reader is not None
 
     def __enter__(self):
-        if not self.available:
-            return self
-        if self.kind == "jtop":
-            self._reader, self._client = _jtop_reader(self.interval_s)
-        else:
-            self._reader = lambda: read_hwmon_rails(self.root)
-        self._thread = threading.Thread(target=self._loop, name="edge-power", daemon=True)
-        self._thread.start()
+        if self.reader is not None:
+            self._thread = threading.Thread(target=self._loop, name="edge-power", daemon=True)
+            self._thread.start()
         return self
 
     def _loop(self):
         while not self._stop.is_set():
-            self.samples.append((time.perf_counter(), self._reader()))
+            self.samples.append((time.perf_counter(), self.reader.read()))
             self._stop.wait(self.interval_s)
 
     def __exit__(self, *exc):
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-            self.samples.append((time.perf_counter(), self._reader()))
-        if self._client is not None:
-            self._client.close()
+            self.samples.append((time.perf_counter(), self.reader.read()))
+        if self._owned and self.reader is not None:
+            self.reader.close()
 
     def result(self, inferences: int | None = None) -> dict | None:
         """Mean power per rail, energy of the window and energy per inference; None if nothing sampled."""
-        return summarize_power(self.samples, inferences, self.kind, self.interval_s)
+        out = summarize_power(self.samples, inferences, self.kind, self.interval_s)
+        if out is not None:
+            out["warnings"] = self.notes + out["warnings"]
+        return out
 
 
 def summarize_power(samples: list, inferences: int | None, source: str, interval_s: float) -> dict | None:
@@ -120,4 +180,4 @@ def summarize_power(samples: list, inferences: int | None, source: str, interval
     return out
 
 
-__all__ = ["PowerSampler", "summarize_power", "rails_from_jtop"]
+__all__ = ["HwmonPower", "JtopPower", "PowerSampler", "ina_rails", "open_power", "rails_from_jtop", "summarize_power"]
