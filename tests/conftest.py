@@ -70,3 +70,67 @@ def _seed():
     import torch
 
     torch.manual_seed(0)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Every ONNX file the test suite exports, for the static TensorRT check (edge.check). Tests write their files
+# under pytest's session temporary directory; ``exported_onnx`` lists the ones edge made for TensorRT, and
+# tests marked ``after_exports`` are moved to the end of the run so that they see the files of every test.
+# ------------------------------------------------------------------------------------------------------------
+
+
+class ExportedOnnx:
+    """The ``*.onnx`` files under the session's temporary directory, with what each is for.
+
+    ``files()`` -> ``[(path, kind)]``: kind "export" (edge export: plugin or portable), "int8" (trt scheme),
+    "fp16", or a reason it is not for TensorRT ("cpu-u8", "not made by edge", "unreadable").
+    """
+
+    TRT_KINDS = ("export", "int8", "fp16")
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def files(self) -> list[tuple[Path, str]]:
+        import onnx
+
+        out = []
+        for path in sorted(self.root.rglob("*.onnx")):
+            try:
+                m = onnx.load(str(path), load_external_data=False)
+            except Exception:  # noqa: BLE001 - deliberately truncated/corrupt files of the error tests
+                out.append((path, "unreadable"))
+                continue
+            props = {p.key: p.value for p in m.metadata_props}
+            out.append((path, _onnx_kind(props)))
+        return out
+
+
+def _onnx_kind(props: dict) -> str:
+    if "edge_fp16" in props:
+        return "fp16"
+    scheme = props.get("edge_quant_scheme")
+    if scheme:
+        return "int8" if scheme == "trt" else scheme
+    return "export" if "edge_version" in props else "not made by edge"
+
+
+@pytest.fixture(scope="session")
+def exported_onnx(tmp_path_factory) -> ExportedOnnx:
+    return ExportedOnnx(tmp_path_factory.getbasetemp())
+
+
+class _AfterExports:
+    """Moves tests marked ``after_exports`` behind every other test (a separate plugin object, so that this
+    block leaves the hooks above untouched)."""
+
+    @staticmethod
+    def pytest_collection_modifyitems(config, items):
+        late = [i for i in items if "after_exports" in i.keywords]
+        items[:] = [i for i in items if "after_exports" not in i.keywords] + late
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "after_exports: runs after every other test (sees all exported files)")
+    if not config.pluginmanager.has_plugin("edge-after-exports"):
+        config.pluginmanager.register(_AfterExports(), "edge-after-exports")

@@ -88,8 +88,7 @@ def _align_cast_targets(model) -> list[str]:
 def _raise_ir_version(model) -> None:
     """An opset needs a minimum IR version (opset 19 -> IR 9); the version converter leaves it as it was."""
     need = onnx.helper.find_min_ir_version_for(list(model.opset_import), ignore_unknown=True)
-    if model.ir_version < need:
-        model.ir_version = need
+    model.ir_version = max(model.ir_version, need)
 
 
 def _check_valid(model, onnx_in: Path) -> None:
@@ -99,7 +98,7 @@ def _check_valid(model, onnx_in: Path) -> None:
     register_schemas()
     try:
         onnx.checker.check_model(model, full_check=True)
-    except Exception as e:  # noqa: BLE001 - onnx raises several types; one clear error for all
+    except Exception as e:  # onnx raises several types; one clear error for all
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise InputError(f"the FP16 conversion of {onnx_in} is not a valid ONNX model ({first}). Fix: keep the "
                          "offending node in FP32 with --exclude NODE, or report the model") from e

@@ -19,12 +19,18 @@ import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from edge.check.checks import Finding, check_local_functions, check_model_level, check_ops
 from edge.check.graph import GraphInfo
 from edge.check.qdq_plugins import check_plugins, check_qdq
-from edge.check.rules import DEFAULT_RELEASES, RELEASES, RULES, normalize_release, parse_releases, supported_opset
+from edge.check.rules import (
+    DEFAULT_RELEASES,
+    RELEASES,
+    RULES,
+    normalize_release,
+    parse_releases,
+    supported_opset,
+)
 from edge.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -118,5 +124,17 @@ def enforce(model, releases: Iterable[str] | str | None = None, stage: str = "",
     return report
 
 
-__all__ = ["check", "enforce", "Report", "Finding", "TrtCompatError", "RULES", "RELEASES", "DEFAULT_RELEASES",
-           "normalize_release", "parse_releases", "supported_opset", "releases_from_env"]
+__all__ = [
+    "DEFAULT_RELEASES",
+    "RELEASES",
+    "RULES",
+    "Finding",
+    "Report",
+    "TrtCompatError",
+    "check",
+    "enforce",
+    "normalize_release",
+    "parse_releases",
+    "releases_from_env",
+    "supported_opset",
+]

@@ -166,4 +166,4 @@ def check_local_functions(g: GraphInfo, release: str):
                      "(edge.export.detach_plugin_functions) so the plugin is used", lf["source"])
 
 
-__all__ = ["Finding", "check_model_level", "check_ops", "check_local_functions"]
+__all__ = ["Finding", "check_local_functions", "check_model_level", "check_ops"]

@@ -131,4 +131,4 @@ def attr(node, name: str, default=None):
     return default
 
 
-__all__ = ["GraphInfo", "TYPE_NAMES", "DEFAULT_DOMAINS", "attr"]
+__all__ = ["DEFAULT_DOMAINS", "TYPE_NAMES", "GraphInfo", "attr"]

@@ -176,4 +176,4 @@ def _contract(node, release):
                      f"{kind}", "re-export the model with edge export", src)
 
 
-__all__ = ["check_qdq", "check_plugins", "CPU_U8_FIX"]
+__all__ = ["CPU_U8_FIX", "check_plugins", "check_qdq"]

@@ -94,5 +94,13 @@ def supported_opset(release: str) -> tuple[int, int]:
     return int(o["min"]), int(o["max"])
 
 
-__all__ = ["RULES", "RELEASES", "DEFAULT_RELEASES", "Rule", "normalize_release", "parse_releases", "table",
-           "supported_opset"]
+__all__ = [
+    "DEFAULT_RELEASES",
+    "RELEASES",
+    "RULES",
+    "Rule",
+    "normalize_release",
+    "parse_releases",
+    "supported_opset",
+    "table",
+]

@@ -50,7 +50,7 @@ def qdq_conv(zp=0, zp_type=np.int8, scale=0.1, w_axis=0, act_scales=None, scale_
 def plugin_node(op="EdgeMultiPoolUnwarp", version_attr=None, domain="trt.plugins", **attrs):
     """x -> one plugin node; ``version_attr`` replaces the plugin_version attribute (None: a STRING "1")."""
     if op == "EdgeMultiPoolUnwarp" and not attrs:
-        attrs = dict(strides_y=[2], strides_x=[2], batch=1, out_h=4, out_w=4, plugin_namespace="")
+        attrs = {"strides_y": [2], "strides_x": [2], "batch": 1, "out_h": 4, "out_w": 4, "plugin_namespace": ""}
     attrs.setdefault("plugin_version", "1" if version_attr is None else version_attr)
     node = h.make_node(op, ["x"], ["y"], name="plugin", domain=domain, **attrs)
     return model([node], [vi("x")], [vi("y", shape=None)], extra_opsets=[(domain, 1)])
