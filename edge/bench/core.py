@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from edge.bench import gpu
 from edge.bench.jetson import clock_warnings, snapshot
 from edge.bench.load import load_runner, random_feed
-from edge.bench.memory import current_rss_bytes, track_peak_rss
+from edge.bench.memory import (
+    current_rss_bytes,
+    gpu_load_mb,
+    nvmap_process_kb,
+    track_peak_rss,
+    unified_snapshot,
+)
 from edge.bench.power import PowerSampler, open_power, summarize_power
 from edge.bench.stats import latency_stats, optional_stats, throughput
 from edge.errors import InputError
@@ -84,6 +90,8 @@ class _Subject:
     device_used_mb: list = field(default_factory=list)
     events: object = None
     device_load_mb: float | None = None  # device memory taken by loading the engine + context
+    load_memory: dict = field(default_factory=dict)  # gpu_load_mb(): the load figure with its scope
+    nvmap_process_mb: list = field(default_factory=list)  # Jetson: this process's NvMap after each round
     owned: bool = True  # loaded here (deactivate at the end) rather than passed in as a Runner
 
 
@@ -145,7 +153,7 @@ def _display_name(artifact) -> str:
 
 def _load(artifact, name: str, backend, opts: BenchOptions) -> _Subject:
     rss0 = current_rss_bytes()
-    mem0 = gpu.device_memory()
+    mem0, uni0 = gpu.device_memory(), unified_snapshot()
     extra = {"cuda_graph": True} if opts.cuda_graph else {}
     if opts.threads and _backend_of(artifact, backend) == "onnxruntime":
         extra["threads"] = opts.threads
@@ -156,16 +164,17 @@ def _load(artifact, name: str, backend, opts: BenchOptions) -> _Subject:
     if gpu.supports_gpu_timing(runner):
         s.events = gpu.CudaEvents(4, getattr(runner, "api", None))
         mem1 = gpu.device_memory()
-        if mem0 and mem1:
-            s.device_load_mb = mem1["used_mb"] - mem0["used_mb"]
+        cuda_delta = mem1["used_mb"] - mem0["used_mb"] if mem0 and mem1 else None
+        s.load_memory = gpu_load_mb(uni0, unified_snapshot(), cuda_delta)
+        s.device_load_mb = s.load_memory["device_load_mb"]
     return s
 
 
 def _backend_of(artifact, backend: str | None) -> str | None:
     """The backend ``load_runner`` will pick for ``artifact`` (None if it cannot tell: it will say why)."""
     from edge.errors import EdgeError
-    from edge.spec import is_factory_spec
     from edge.runtime.loader import backend_for
+    from edge.spec import is_factory_spec
 
     if backend or is_factory_spec(artifact):
         return backend or "torch"
@@ -223,6 +232,8 @@ def _round(s: _Subject, opts: BenchOptions, r: int, power=None) -> None:
         s.no_copy_ms.extend(gpu.time_compute_only(s.runner, s.events) for _ in range(NO_COPY_ITERS))
         if watch.peak_used_mb is not None:
             s.device_used_mb.append(watch.peak_used_mb)
+        if (kb := nvmap_process_kb()) is not None:
+            s.nvmap_process_mb.append(kb / 1024)
 
 
 def _summarize(s: _Subject, opts: BenchOptions) -> dict:
@@ -239,12 +250,25 @@ def _summarize(s: _Subject, opts: BenchOptions) -> dict:
         "d2h_latency_ms": optional_stats(s.d2h_ms), "gpu_compute_no_copies_ms": optional_stats(s.no_copy_ms),
         "total_gpu_compute_time_s": sum(s.compute_ms) / 1000 if s.compute_ms else None,
         "cuda_graph": bool(getattr(s.runner, "cuda_graph", False)) if s.events is not None else None,
-        "memory": {"peak_rss_mb": s.peak_rss / 2**20, "load_rss_mb": s.load_rss_mb,
-                   "device_used_mb_max": max(s.device_used_mb) if s.device_used_mb else None,
-                   "device_load_mb": s.device_load_mb,
-                   "engine_device_mb": _engine_mb(s.runner)},
+        "memory": _memory(s),
         "power": _power(s), "samples_ms": list(s.host_ms) if opts.keep_samples else None,
     }
+
+
+def _memory(s: _Subject) -> dict:
+    """Memory of one artifact. On Jetson's unified memory cudaMemGetInfo is board-wide (page cache and
+    other processes count): its figures carry a scope label, and the per-process NvMap figure (when
+    debugfs is readable) is added to the peak RSS, which misses GPU allocations."""
+    gpu_mb = max(s.nvmap_process_mb) if s.nvmap_process_mb else None
+    unified = "board_used_scope" in s.load_memory
+    out = {"peak_rss_mb": s.peak_rss / 2**20, "load_rss_mb": s.load_rss_mb,
+           "device_used_mb_max": max(s.device_used_mb) if s.device_used_mb else None,
+           "device_used_scope": ("board-wide (unified memory)" if unified else "device") if s.device_used_mb else None,
+           "device_load_mb": s.device_load_mb, "engine_device_mb": _engine_mb(s.runner),
+           "process_gpu_mb_max": gpu_mb,
+           "peak_rss_plus_gpu_mb": s.peak_rss / 2**20 + gpu_mb if gpu_mb is not None else None}
+    out.update({k: v for k, v in s.load_memory.items() if k != "device_load_mb"})
+    return out
 
 
 def _engine_mb(runner) -> float | None:
