@@ -232,8 +232,11 @@ def open_source(uri: str, timeout_s: float | None = None) -> Source:
     q = {k: v[-1] for k, v in parse_qs(u.query).items()}
     if u.scheme == "csi":
         if not has_gstreamer():
-            raise PipelineError(f"'{uri}' needs OpenCV with GStreamer (nvarguscamerasrc); this OpenCV has none. "
-                                "Fix: on a Jetson use JetPack's python3-opencv, not opencv-python from PyPI")
+            raise PipelineError(f"'{uri}' needs OpenCV with GStreamer (nvarguscamerasrc); this OpenCV ({cv2.__file__}) "
+                                "has none. Fix: on a Jetson use JetPack's python3-opencv: pip uninstall "
+                                "opencv-python opencv-python-headless, then pip install 'numpy<2' (JetPack's cv2 "
+                                "is built against numpy 1.x; PyPI's OpenCV brought numpy 2), or reinstall with "
+                                "make jetson-install (README, On a Jetson)")
         pipe = csi_pipeline(int(u.netloc or 0), int(q.get("width", 1280)), int(q.get("height", 720)),
                             int(q.get("fps", 30)), int(q.get("flip", 0)))
         src = CaptureSource(uri, pipe, cv2.CAP_GSTREAMER, live=True, timeout_s=timeout_s)

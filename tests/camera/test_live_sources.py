@@ -110,3 +110,13 @@ def test_live_input_queue_holds_the_freshest_frame():
     for frame in ("t0", "t1", "t2"):
         q.put(frame)
     assert q.get() == "t2" and q.dropped == 2
+
+
+def test_csi_without_gstreamer_gives_a_fix_that_works(monkeypatch):
+    """The advice must include going back to numpy 1.x: uninstalling PyPI's OpenCV alone leaves its numpy 2,
+    and JetPack's cv2 then fails to import ("_ARRAY_API not found")."""
+    from edge.errors import PipelineError
+
+    monkeypatch.setattr(S, "has_gstreamer", lambda: False)
+    with pytest.raises(PipelineError, match=r"opencv-python-headless.*numpy<2"):
+        S.open_source("csi://0")
