@@ -52,10 +52,11 @@ def power_sensors(host: Host) -> list[dict]:
                     if rail.upper() != "NC":
                         ok = _readable_number(hw / f"in{ch}_input") and _readable_number(hw / f"curr{ch}_input")
                         out.append({"driver": drv, "device": dev.name, "rail": rail, "readable": ok})
-                if not labels and (hw / "power1_input").exists():  # ina238: one channel, named by the chip's
+                if not labels and (hw / "power1_input").exists():  # ina238: one channel; its device-tree
                     ok = all(_readable_number(hw / f) for f in ("in1_input", "curr1_input", "power1_input"))
-                    rail = (hw / "label").read_text().strip() if (hw / "label").is_file() else f"{drv} {dev.name}"
-                    out.append({"driver": drv, "device": dev.name, "rail": rail, "readable": ok})  # DT label
+                    # label, else "VIN" (AGX Thor's system input), the name edge.bench.jetson gives it
+                    rail = (hw / "label").read_text().strip() if (hw / "label").is_file() else "VIN"
+                    out.append({"driver": drv, "device": dev.name, "rail": rail, "readable": ok})
             for rn in sorted(dev.glob("iio:device*/rail_name_*")):
                 ok = _readable_number(rn.parent / f"in_power{rn.name.rsplit('_', 1)[1]}_input")
                 out.append({"driver": drv, "device": dev.name, "rail": rn.read_text().strip(), "readable": ok})

@@ -26,9 +26,11 @@ ORIN_NANO = "NVIDIA Jetson Orin Nano Developer Kit\x00"
 BOARD = ["L4T release", "module", "power rails", "nvpmodel", "clocks", "jtop"]
 
 
-def orin_nano_tree(tmp_path: Path, release: str | None = RELEASE_36_4_3, model: str | None = ORIN_NANO) -> Path:
-    root = tmp_path / "orin_nano"
-    shutil.copytree(DATA / "sysfs_orin_nano", root)
+def jetson_tree(tmp_path: Path, tree: str = "sysfs_orin_nano", release: str | None = RELEASE_36_4_3,
+                model: str | None = ORIN_NANO) -> Path:
+    """A copy of a recorded sysfs tree with the identity files added."""
+    root = tmp_path / tree
+    shutil.copytree(DATA / tree, root)
     if release is not None:
         (root / "etc").mkdir()
         (root / "etc" / "nv_tegra_release").write_text(release)
@@ -36,6 +38,10 @@ def orin_nano_tree(tmp_path: Path, release: str | None = RELEASE_36_4_3, model: 
         (root / "proc" / "device-tree").mkdir(parents=True)
         (root / "proc" / "device-tree" / "model").write_text(model)
     return root
+
+
+def orin_nano_tree(tmp_path: Path, release: str | None = RELEASE_36_4_3, model: str | None = ORIN_NANO) -> Path:
+    return jetson_tree(tmp_path, "sysfs_orin_nano", release, model)
 
 
 def by_name(checks: list[Check]) -> dict[str, Check]:
@@ -108,6 +114,32 @@ def test_orin_nano_tree_module_l4t_rails_clocks(tmp_path):
     assert checks["nvpmodel"].status == OK and checks["nvpmodel"].value == "15W (mode 2)"
     clk = checks["clocks"]
     assert clk.status == OK and clk.value.startswith("GPU ") and "CPU x2" in clk.value
+
+
+# the trees of tests/data/jetson (see its README for where each layout comes from), with the identity files
+# of the module: L4T release lines as jetson_stats parses them, device-tree model names
+MODULES = [
+    ("sysfs_orin_nano", RELEASE_36_4_3, "NVIDIA Jetson Orin Nano Developer Kit", "L4T 36.4.3 (JetPack 6.2)",
+     ["VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC"]),
+    ("sysfs_agx_orin", "# R36 (release), REVISION: 4.4, GCID: 41062509, BOARD: generic, EABI: aarch64\n",
+     "NVIDIA Jetson AGX Orin Developer Kit", "L4T 36.4.4 (JetPack 6.2.1)",
+     ["VDD_GPU_SOC", "VDD_CPU_CV", "VIN_SYS_5V0", "VDDQ_VDD2_1V8AO"]),
+    ("sysfs_agx_thor", "# R38 (release), REVISION: 2.0, GCID: 41844464, BOARD: generic, EABI: aarch64\n",
+     "NVIDIA Jetson AGX Thor Developer Kit", "L4T 38.2.0 (JetPack 7.0)",
+     ["VDD_GPU", "VDD_CPU_SOC_MSS", "VIN_SYS_5V0", "VIN"]),
+]
+
+
+@pytest.mark.parametrize("tree, release, model, l4t, rails", MODULES, ids=[m[0] for m in MODULES])
+def test_recorded_modules_report_model_l4t_and_rails(tmp_path, tree, release, model, l4t, rails):
+    root = jetson_tree(tmp_path, tree, release, model + "\x00")
+    checks = by_name(run_checks(Host(root, commands={}), only=["L4T release", "module", "power rails"]))
+    assert checks["module"].status == OK and checks["module"].value == model
+    assert checks["L4T release"].status == OK and checks["L4T release"].value.startswith(l4t + " from ")
+    power = checks["power rails"]
+    assert [s["rail"] for s in power.detail["sensors"]] == rails  # NC channels left out
+    assert power.status == OK and sorted(power.detail["rails_mw"]) == sorted(rails), power
+    assert f"edge reads {len(rails)} rail(s)" in power.value
 
 
 def test_recorded_tree_runs_no_command_and_asks_no_driver(tmp_path):
@@ -276,7 +308,7 @@ def test_clocks_with_unreadable_limits_still_print(tmp_path):
 def test_cli_on_a_recorded_tree_says_so(tmp_path, capsys):
     main(["doctor", "--root", str(orin_nano_tree(tmp_path))])
     out = capsys.readouterr().out
-    assert out.startswith(f"root {tmp_path / 'orin_nano'}: board files read from this tree")
+    assert out.startswith(f"root {tmp_path / 'sysfs_orin_nano'}: board files read from this tree")
     assert "OK    module                 NVIDIA Jetson Orin Nano Developer Kit" in out
 
 
