@@ -5,9 +5,12 @@ never run and never OK):
 
 - ``build`` (cmake; 240 s): ``bash scripts/build_plugins.sh <build dir>``: CPU reference, CUDA kernels,
   TensorRT plugins, then ctest;
-- ``harness`` (a usable GPU; 60 s): the CUDA kernel harness, every kernel against its CPU reference;
+- ``harness`` (a usable GPU; 60 s): the CUDA kernel harness tests (``python -m pytest`` of
+  :data:`HARNESS_TESTS`: every kernel against its CPU reference, FP32 and FP16, on the libraries just built);
+  a skipped harness test is a FAIL here. ``scripts/check_kernels.sh`` adds compute-sanitizer runs, too slow
+  for this budget;
 - ``tests`` (a usable GPU or TensorRT; 150 s): ``python -m pytest -m "needs_gpu or needs_trt"`` with the
-  markers of what this machine has;
+  markers of what this machine has (the harness files left to their own step);
 - ``bench`` (GPU and TensorRT; 120 s): ``python scripts/bench_plugins.py --quick --json <file>``; it builds
   four small engines (one case per plugin, one density, plugin and decomposed), hence its share.
 
@@ -35,8 +38,10 @@ from edge.doctor.core import FAIL, OK, SKIP, Check
 
 BUDGET_S = 570
 TAIL_CHARS = 4000
-#: where the CUDA kernel harness may live (the first one present is run), relative to the repository root
-HARNESS_CANDIDATES = ("scripts/run_kernel_harness.sh", "scripts/kernel_harness.sh", "scripts/kernel_harness.py")
+#: the CUDA kernel harness tests (every kernel against its CPU reference, FP32 and FP16), relative to the
+#: repository root; scripts/check_kernels.sh runs the same files, plus compute-sanitizer, after its own build
+HARNESS_TESTS = ("tests/plugins/test_cuda_harness.py", "tests/plugins/test_cuda_harness_abi.py")
+PYTEST = ("-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider")
 
 
 @dataclass
@@ -61,15 +66,13 @@ def default_steps(checks: list[Check], repo: Path | None, out_dir: Path, build_d
     build load the libraries it made (EDGE_PLUGIN_DIR = ``build_dir``)."""
     ok = {c.name for c in checks if c.status == OK}
     markers = [m for m, have in (("needs_gpu", "GPU" in ok), ("needs_trt", "TensorRT" in ok)) if have]
-    harness = next((h for h in HARNESS_CANDIDATES if repo and (repo / h).is_file()), None)
-    harness_argv = (["bash", harness] if harness and harness.endswith(".sh") else
-                    [sys.executable, harness] if harness else ["<CUDA kernel harness: not in this checkout>"])
+    harness = [h for h in HARNESS_TESTS if repo and (repo / h).is_file()]
     libs = {"EDGE_PLUGIN_DIR": str((repo / build_dir) if repo else build_dir)}
     return [
         Step("build", ["bash", "scripts/build_plugins.sh", build_dir], 240, ("source", "cmake"),
              {"JOBS": str(os.cpu_count() or 2)}),
-        Step("harness", harness_argv, 60, ("source", "gpu", "harness"), libs),
-        Step("tests", [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-m",
+        Step("harness", [sys.executable, *PYTEST, *harness], 60, ("source", "gpu", "harness"), libs),
+        Step("tests", [sys.executable, *PYTEST, *(f"--ignore={h}" for h in harness), "-m",  # harness: its own step
                        " or ".join(markers) or "needs_gpu or needs_trt"], 150, ("source", "gpu_or_trt"), libs),
         Step("bench", [sys.executable, "scripts/bench_plugins.py", "--quick", "--json",
                        str(out_dir / "bench_plugins.json")], 120, ("source", "gpu", "trt"), libs),
@@ -89,8 +92,8 @@ def unmet(step: Step, checks: list[Check], repo: Path | None) -> str | None:
             return "not a source checkout: --full runs the repository's scripts/ and tests/"
         if need == "cmake" and shutil.which("cmake") is None:
             return "cmake is not installed (sudo apt install cmake)"
-        if need == "harness" and not any(repo and (repo / h).is_file() for h in HARNESS_CANDIDATES):
-            return "the CUDA kernel harness is not in this checkout"
+        if need == "harness" and not any(repo and (repo / h).is_file() for h in HARNESS_TESTS):
+            return "the CUDA kernel harness tests are not in this checkout"
         if need == "gpu" and by.get("GPU", Check("GPU", SKIP)).status != OK:
             return f"needs a usable CUDA GPU ({reason('GPU')})"
         if need == "trt" and by.get("TensorRT", Check("TensorRT", SKIP)).status != OK:
@@ -126,10 +129,12 @@ def judge(step: Step, rc: int | None, out: str, timeout_s: float) -> tuple[str, 
     """(status, reason) of a step that ran: pytest's and bench_plugins' exit codes read as they document."""
     if rc is None:
         return FAIL, f"timed out after {timeout_s:.0f} s"
-    if step.name == "tests":
+    if step.name in ("tests", "harness"):
         last = [ln for ln in out.splitlines() if re.search(r"\d+ (passed|failed|skipped|errors?)\b", ln)][-1:]
         counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|skipped|errors?|deselected)", "".join(last))}
         line = ", ".join(f"{v} {k}" for k, v in counts.items()) or f"pytest exit {rc}"
+        if step.name == "harness" and rc == 0 and counts.get("skipped"):  # it runs only where a GPU is usable
+            return FAIL, f"{line}: the harness skipped tests on a machine with a usable GPU"
         if rc == 5 or (rc == 0 and not counts.get("passed")):
             return SKIP, f"no device test ran ({line})"
         return (OK, line) if rc == 0 else (FAIL, line)

@@ -27,7 +27,7 @@ def test_full_here_reports_gpu_steps_skip_with_reason(tmp_path):
     for s in steps.values():
         if by["GPU"].status != OK and by["TensorRT"].status != OK:  # this machine: no GPU, no TensorRT
             assert s["status"] == SKIP and s["seconds"] == 0.0, s
-            assert s["reason"].startswith("needs a usable CUDA GPU") or "harness is not in this checkout" in s["reason"]
+            assert s["reason"].startswith("needs a usable CUDA GPU") or "harness tests are not in this checkout" in s["reason"]
         assert s["status"] != OK or by["GPU"].status == OK  # never OK without a GPU
     text = path.read_text()
     assert text.startswith("# edge doctor --full") and "## Steps" in text
@@ -52,11 +52,15 @@ def test_step_runner_reads_exit_codes_output_and_timeouts(tmp_path):
              _step("tests", "print('== 4 skipped in 0.1s =='); raise SystemExit(0)"),
              _step("tests", "print('== 1 failed, 2 passed =='); raise SystemExit(1)"),
              _step("bench", "raise SystemExit(2)"),
+             _step("harness", "print('== 10 passed, 2 skipped in 3.1s ==')"),
+             _step("harness", "print('== 12 passed in 3.1s ==')"),
              _step("build", "import time; print('compiling', flush=True); time.sleep(30)", timeout=1)]
     res = run_steps(checks, steps, tmp_path)
     assert [(r["status"], r["reason"]) for r in res] == [
         (OK, "3 passed, 1 skipped"), (SKIP, "no device test ran (4 skipped)"), (FAIL, "1 failed, 2 passed"),
-        (SKIP, "bench_plugins measured nothing (exit 2: no TensorRT)"), (FAIL, "timed out after 1 s")]
+        (SKIP, "bench_plugins measured nothing (exit 2: no TensorRT)"),
+        (FAIL, "10 passed, 2 skipped: the harness skipped tests on a machine with a usable GPU"),
+        (OK, "12 passed"), (FAIL, "timed out after 1 s")]
     assert "compiling" in res[-1]["output_tail"] and res[-1]["seconds"] < 10
 
 
@@ -85,6 +89,10 @@ def test_device_tests_step_selects_the_markers_of_what_exists(tmp_path):
         assert tests.argv[-2] == "-m"
         return tests.argv[-1]
 
+    steps = {s.name: s for s in default_steps([Check("GPU", OK, "g")], repo_root(), tmp_path)}
+    harness = [a for a in steps["harness"].argv if a.startswith("tests/")]
+    assert harness == ["tests/plugins/test_cuda_harness.py", "tests/plugins/test_cuda_harness_abi.py"]
+    assert [f"--ignore={h}" for h in harness] == [a for a in steps["tests"].argv if a.startswith("--ignore=")]
     assert marker(OK, OK) == "needs_gpu or needs_trt"
     assert marker(OK, SKIP) == "needs_gpu"
     assert marker(FAIL, OK) == "needs_trt"
