@@ -326,3 +326,9 @@ def test_jtop_service_states(tmp_path, monkeypatch):
     assert jtop.status == OK and jtop.value == "jetson-stats 4.3.2, jtop.service active (/run/jtop.sock)"
     inactive = {"systemctl is-active jtop.service": "inactive\n"}
     assert by_name(run_checks(Host(root, commands=inactive), only=["jtop"]))["jtop"].status == WARN
+
+
+def test_cpu_kernel_line_names_the_slow_path_and_its_fix(monkeypatch):
+    monkeypatch.setenv("EDGE_SAMPLE_INTERP_BACKEND", "torch")
+    line = by_name(run_checks(Host(), only=["CPU kernel"]))["CPU kernel"]
+    assert line.status == WARN and "PyTorch" in line.value and "EDGE_SAMPLE_INTERP_BACKEND" in line.fix
