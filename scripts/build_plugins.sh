@@ -11,7 +11,7 @@ TRT_ARGS=()
 if [ -n "${TENSORRT_ROOT:-}" ]; then TRT_ARGS+=("-DTENSORRT_ROOT=$TENSORRT_ROOT"); fi
 if [ -n "${TensorRT_INCLUDE_DIR:-}" ]; then TRT_ARGS+=("-DTensorRT_INCLUDE_DIR=$TensorRT_INCLUDE_DIR"); fi
 LOG=$(mktemp)
-if ! cmake -S plugins -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release "${TRT_ARGS[@]}" ${CMAKE_ARGS:-} >"$LOG" 2>&1; then
+if ! cmake -S plugins -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DEDGE_CUDA=AUTO -DEDGE_TESTS=ON "${TRT_ARGS[@]}" ${CMAKE_ARGS:-} >"$LOG" 2>&1; then
   cat "$LOG"; rm -f "$LOG"; exit 1
 fi
 grep "edge plugins" "$LOG" || true  # what was built and what was skipped (and why)

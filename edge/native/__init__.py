@@ -8,11 +8,23 @@
   for (an explicit directory or ``EDGE_PLUGIN_DIR``, the source checkout's ``build/plugins``, the package;
   never the working directory).
 
+- :func:`kernel_info`: which CPU kernel runs sample-interp (native or the PyTorch fallback) and where its
+  library was loaded from.
+
 Nothing is loaded at import: the library is opened on the first call (PluginError when not built).
 """
 
 from edge.native._lib import PLUGIN_LIBRARY, REF_LIBRARY, find_library, ref_library, search_dirs
+from edge.native.info import kernel_info
 from edge.native.ops import multipool_unwarp, sample_interp
 
-__all__ = ["multipool_unwarp", "sample_interp", "find_library", "search_dirs", "ref_library", "REF_LIBRARY",
-           "PLUGIN_LIBRARY"]
+__all__ = [
+           "PLUGIN_LIBRARY",
+           "REF_LIBRARY",
+           "find_library",
+           "kernel_info",
+           "multipool_unwarp",
+           "ref_library",
+           "sample_interp",
+           "search_dirs",
+]

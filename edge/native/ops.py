@@ -9,7 +9,8 @@ definitions with the PyTorch reference ops, and usable as ONNX Runtime CPU ops.
 from __future__ import annotations
 
 import ctypes
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -22,6 +22,7 @@ falls back to its pure-PyTorch kernel when it is not.
 from __future__ import annotations
 
 import ctypes
+import logging
 import weakref
 
 import torch
@@ -30,7 +31,7 @@ from torch import Tensor
 
 from edge.errors import EdgeError, InputError
 
-__all__ = ["VERSION", "available", "reset", "sample_interp_cpu", "unavailable_reason"]
+__all__ = ["VERSION", "available", "library_path", "openmp", "reset", "sample_interp_cpu", "unavailable_reason"]
 
 #: version of the C functions this module calls (edge_sample_interp_cpu_version() of the library)
 VERSION = 2
@@ -66,25 +67,53 @@ def _load() -> ctypes.CDLL:
     return lib
 
 
-def _lib() -> ctypes.CDLL | None:
-    """The loaded library or None; the outcome is remembered until :func:`reset`."""
+SLOW_PATH_FIX = ("reinstall edge where a C++ compiler and CMake exist (`pip install .`), or run `make plugins` in "
+                 "a checkout; edge.native.kernel_info() shows which kernel runs")
+
+
+def _lib(warn: bool = True) -> ctypes.CDLL | None:
+    """The loaded library or None; the outcome is remembered until :func:`reset`. ``warn``: the first time the
+    library is missing, log one line that the slow path is in use (once per process, until :func:`reset`)."""
     if "lib" not in _state:
         try:
             _state["lib"], _state["reason"] = _load(), None
         except EdgeError as e:
             _state["lib"], _state["reason"] = None, str(e)
+    if _state["lib"] is None and warn and not _state.get("warned"):
+        _state["warned"] = True
+        logging.getLogger("edge.native").warning(
+            "edge: sample-interp runs the slow PyTorch kernel: %s. Fix: %s", short_reason(), SLOW_PATH_FIX)
     return _state["lib"]
 
 
+def short_reason() -> str | None:
+    """:func:`unavailable_reason` in one line (the first line, without the list of paths tried)."""
+    why = unavailable_reason()
+    return None if why is None else why.splitlines()[0].removesuffix("; tried:").rstrip(":;. ")
+
+
 def available() -> bool:
-    """True when ``libedge_ref.so`` is built with the fast sample_interp functions of this version."""
+    """True when ``libedge_ref.so`` is built with the fast sample_interp functions of this version (the first
+    False logs the one-line slow-path warning)."""
     return _lib() is not None
 
 
 def unavailable_reason() -> str | None:
-    """Why :func:`available` is False (None when it is True)."""
-    _lib()
+    """Why :func:`available` is False (None when it is True); never warns."""
+    _lib(warn=False)
     return _state["reason"]
+
+
+def library_path() -> str | None:
+    """File the fast path's library was loaded from (None when unavailable); never warns."""
+    lib = _lib(warn=False)
+    return None if lib is None else lib._name
+
+
+def openmp() -> bool | None:
+    """Whether the loaded library runs OpenMP threads (None when unavailable)."""
+    lib = _lib(warn=False)
+    return None if lib is None else bool(lib.edge_sample_interp_cpu_openmp())
 
 
 def reset() -> None:

@@ -50,7 +50,7 @@ class Kernel:
 
 def nvcc_release(nvcc: str) -> str:
     """'13.0' from ``nvcc --version`` ('' when unreadable)."""
-    out = subprocess.run([nvcc, "--version"], capture_output=True, text=True).stdout
+    out = subprocess.run([nvcc, "--version"], capture_output=True, text=True, check=False).stdout
     m = re.search(r"release (\d+\.\d+)", out)
     return m.group(1) if m else ""
 
@@ -59,7 +59,7 @@ def demangle(names: list[str]) -> list[str]:
     """Readable kernel names: c++filt when present, without namespaces and parameter lists."""
     if not shutil.which("c++filt"):
         return names
-    out = subprocess.run(["c++filt"], input="\n".join(names), capture_output=True, text=True).stdout.splitlines()
+    out = subprocess.run(["c++filt"], input="\n".join(names), capture_output=True, text=True, check=False).stdout.splitlines()
     short = []
     for full in out:
         full = full.replace("(anonymous namespace)::", "").split("(")[0]  # drop the parameter list
@@ -92,7 +92,7 @@ def compile_report(nvcc: str, archs: list[str], extra: list[str]) -> list[Kernel
             for arch in archs:
                 cmd = [nvcc, "-c", *FLAGS, *extra, f"-gencode=arch=compute_{arch},code=sm_{arch}", "-Xptxas", "-v",
                        str(PLUGINS / src), "-o", str(Path(tmp) / "k.o")]
-                proc = subprocess.run(cmd, capture_output=True, text=True)
+                proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
                 if proc.returncode != 0:
                     raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-4000:]}")
                 kernels += parse(src, proc.stdout + proc.stderr)

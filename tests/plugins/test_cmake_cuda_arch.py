@@ -54,11 +54,11 @@ def _configure(tmp_path: Path, nvcc: Path, *args: str) -> tuple[subprocess.Compl
     env = {k: v for k, v in os.environ.items() if k not in ("CUDAARCHS", "TENSORRT_ROOT", "TensorRT_INCLUDE_DIR")}
     env["CUDACXX"] = str(nvcc)
     proc = subprocess.run([CMAKE, "-S", str(REPO / "plugins"), "-B", str(build), *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, check=False)
     cache = build / "CMakeCache.txt"
     arch = None
     if cache.is_file():
-        m = re.search(r"^CMAKE_CUDA_ARCHITECTURES:\w+=(.*)$", cache.read_text(), re.M)
+        m = re.search(r"^CMAKE_CUDA_ARCHITECTURES:\w+=(.*)$", cache.read_text(), re.MULTILINE)
         arch = m.group(1) if m else None
     return proc, arch
 

@@ -46,7 +46,7 @@ def test_a_missing_device_is_a_plugin_error_with_cudas_reason(harness):
 
     cuda_harness.device.cache_clear()
     try:
-        name, (major, minor) = cuda_harness.device()
+        name, (major, _) = cuda_harness.device()
     except PluginError as e:
         assert "cuda" in str(e).lower() and "Fix:" in str(e)
         with pytest.raises(PluginError):

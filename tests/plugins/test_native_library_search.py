@@ -61,7 +61,7 @@ def _probe(site: Path, cwd: Path, marker: Path, **env: str) -> str:
     base = {k: v for k, v in os.environ.items() if k != "EDGE_PLUGIN_DIR"}
     base.update(PYTHONPATH=str(site), EDGE_PLANTED_MARKER=str(marker), **env)
     proc = subprocess.run([sys.executable, "-c", PROBE], cwd=cwd, env=base, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
