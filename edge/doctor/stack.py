@@ -87,10 +87,16 @@ def probe_cuda_python(host: Host) -> Check:
     driver = cuda_version_str(drv.get("version")) if drv.get("loaded") else None
     if driver is None:
         return Check("cuda-python", SKIP, f"{value}; no CUDA driver to check the major version against", None, detail)
+    if (cp or cb) and st is None:
+        return Check("cuda-python", SKIP, f"{value}; its runtime was not asked (a recorded tree)", None, detail)
+    if st is not None and runtime is None and not st.usable:  # the bindings do not import or do not answer
+        return Check("cuda-python", FAIL, f"{value}: {st.reason}", st.fix, detail)
     if runtime and _major(runtime) > _major(driver):
         # cuda-bindings 13.x "Driver: Linux (580.65.06 or later)"; 12.x "525.60.13 or later" (install pages)
         return Check("cuda-python", FAIL, f"{value}: {getattr(st, 'reason', None) or 'runtime newer than the driver'}",
                      getattr(st, "fix", None) or f"pip install 'cuda-python=={driver}.*'", detail)
+    if not (cp or cb):
+        return Check("cuda-python", OK, f"{value}; pycuda is built against this machine's CUDA", None, detail)
     return Check("cuda-python", OK, f"{value}; the driver's CUDA {driver} runs it", None, detail)
 
 

@@ -18,6 +18,7 @@ import pytest
 from edge.cli.main import main
 from edge.doctor import FAIL, OK, PROBES, SKIP, STATUSES, WARN, Check, Host, run_checks
 from edge.doctor.core import run_probes
+from edge.doctor.stack import dist_version
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "jetson"
 RELEASE_36_4_3 = ("# R36 (release), REVISION: 4.3, GCID: 38968081, BOARD: generic, EABI: aarch64, "
@@ -336,3 +337,22 @@ def test_cpu_kernel_line_names_the_slow_path_and_its_fix(monkeypatch):
 
     fallback = _native_kernel_fallback()
     assert fallback.status == WARN and "PyTorch" in fallback.value and fallback.fix
+
+
+@pytest.mark.skipif(not (dist_version("cuda-python") or dist_version("cuda-bindings")), reason="needs cuda-python's "
+                    "distribution metadata (the line reads the installed versions)")
+def test_cuda_python_line_against_the_driver(tmp_path):
+    from edge.runtime.cuda_memory import GpuStatus
+
+    root = orin_nano_tree(tmp_path)
+
+    def line(**facts):
+        return by_name(run_checks(Host(root, commands={}, facts=facts), only=["cuda-python"]))["cuda-python"]
+
+    ok = GpuStatus(True, device_count=1, driver_cuda="12.6", runtime_cuda="12.6", bindings="12.6.2")
+    assert line(cuda_driver=_orin_driver(), gpu_status=ok).status == OK
+    assert "the driver's CUDA 12.6 runs it" in line(cuda_driver=_orin_driver(), gpu_status=ok).value
+    broken = GpuStatus(False, "cuda-python does not import (libcudart.so.13: cannot open)", "pip install ...")
+    bad = line(cuda_driver=_orin_driver(), gpu_status=broken)
+    assert bad.status == FAIL and "does not import" in bad.value and bad.fix == "pip install ..."
+    assert line(cuda_driver=_orin_driver()).status == SKIP  # the runtime's answer was not recorded
