@@ -198,7 +198,7 @@ def _entropy_ranges(model_path: Path, reader, op_types: list[str], symmetric: bo
     """
     from onnxruntime.quantization.calibrate import create_calibrator, save_tensors_data
 
-    with open(os.devnull, "w") as devnull, _quiet_ort_logging(), contextlib.redirect_stdout(devnull):  # ORT prints
+    with _quiet_ort_logging():  # ORT prints
         cal = create_calibrator(model_path, op_types, augmented_model_path=str(tmp / "augmented.onnx"),
                                 calibrate_method=ortq.CalibrationMethod.Entropy,
                                 extra_options={"symmetric": symmetric, "num_bins": ENTROPY_BINS,
@@ -316,11 +316,13 @@ def _drop_stale(path: Path, key: str) -> None:
 @contextlib.contextmanager
 def _quiet_ort_logging():
     """quantize_static logs warnings on the root logger (e.g. about pre-processing it cannot see through
-    our temporary copy); raise the level only for the duration of the call."""
+    our temporary copy) and prints its calibration progress ("Collecting tensor data ..."); raise the level and
+    discard stdout only for the duration of the call."""
     root = logging.getLogger()
     old = root.level
     root.setLevel(max(old, logging.ERROR))
     try:
-        yield
+        with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull):
+            yield
     finally:
         root.setLevel(old)

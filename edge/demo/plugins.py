@@ -19,7 +19,7 @@ def _library_status() -> dict:
     try:
         plugin_lib = str(plugins.library_path())
     except PluginError:
-        plugin_lib = "not found (built only where TensorRT headers exist: see plugins/README.md)"
+        plugin_lib = "TensorRT plugin library absent: it is built on a machine with TensorRT (make plugins, plugins/README.md)"
     trt = "installed" if has_module("tensorrt") else "not installed (engines need a Jetson)"
     return {"plugin_library": plugin_lib, "tensorrt": trt}
 
@@ -77,10 +77,12 @@ def run(ctx) -> dict:
     from edge.native import REF_LIBRARY, find_library
 
     status = _library_status()
+    from edge.errors import DependencyError
+
     ref, tried = find_library(REF_LIBRARY)
     if ref is None:
-        ctx.echo(f"CPU reference library not built (tried {', '.join(map(str, tried))}); run `make plugins`")
-        return {"skipped": "libedge_ref.so not built (make plugins)", **status}
+        raise DependencyError(f"the plugins' CPU reference library is missing (tried {', '.join(map(str, tried))}): "
+                              "reinstall edge with a C++ compiler present (pip install -e .), or run `make plugins`")
     status["reference_library"] = str(ref)
     unwarp = _unwarp_check(ctx.quick)
     interp = _interp_check(ctx.quick)

@@ -202,8 +202,7 @@ def test_demo_step_writes_its_report(tmp_path):
     data = load_result(tmp_path / "bench" / "bench.json")
     validate(data)
     assert {"bench/bench.md", "bench/bench_fps.png", "bench/bench_latency.png"} <= set(section["files"])
-    if section["pipeline"]:
-        assert section["pipeline"]["frames"] == 4 and (tmp_path / "bench" / "dense_vtest.avi").exists()
+    assert section["pipeline"]["frames"] == 4 and (tmp_path / section["pipeline"]["video"]).exists()
     assert "dense (torch)" in ctx.markdown[-1]
 
 
