@@ -94,7 +94,6 @@ def distill(teacher, form, data, no_labels, epochs, lr, batch_size, seed, train_
     """Convert TEACHER to FORM, distil it, recalibrate BN, evaluate and save it."""
     import dataclasses
 
-
     from edge.errors import InputError
     from edge.forms.distill import distill as run
     from edge.forms.zoo import _model_names as zoo_names

@@ -32,8 +32,22 @@ import click
               help="Output ONNX (default <input>.int8.onnx / .cpu-u8.onnx / .fp16.onnx).")
 @click.option("--report-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where the gate report (JSON + Markdown) goes (default: beside the output).")
+@click.option("--qat", is_flag=True, help="Quantization-aware distillation: fine-tune with fake quantization at the "
+              "file's Q/DQ nodes, from the FP32 model, on the --calib frames (no labels); same Q/DQ file as PTQ. "
+              "Data-parallel under torchrun.")
+@click.option("--qat-epochs", type=int, default=8, show_default=True, help="QAT: passes over the calibration frames.")
+@click.option("--qat-lr", type=float, default=1e-5, show_default=True, help="QAT: AdamW learning rate of the weights.")
+@click.option("--qat-batch-size", type=int, default=16, show_default=True,
+              help="QAT: total batch over all data-parallel processes.")
+@click.option("--fixed-ranges", is_flag=True, help="QAT: keep the calibrated ranges (default: learn them, LSQ).")
+@click.option("--qat-checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="QAT: distillation checkpoint (every epoch; a rerun resumes from it).")
+@click.option("--gate-backend", type=click.Choice(["onnxruntime", "tensorrt"]), default="onnxruntime",
+              show_default=True, help="Score each gate step in ONNX Runtime, or build and score the TensorRT engine "
+              "(on the device; the report maps layers TensorRT ran in higher precision to ONNX nodes).")
 def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, threshold, max_fp32_layers, no_gate,
-             order, threads, exclude, fp16, output, report_dir):
+             order, threads, exclude, fp16, output, report_dir, qat, qat_epochs, qat_lr, qat_batch_size, fixed_ranges,
+             qat_checkpoint, gate_backend):
     """Quantize ONNX_IN to explicit INT8 (Q/DQ) calibrated with RECIPE's preprocessing, and gate its accuracy."""
     from edge.errors import InputError
 
@@ -55,6 +69,16 @@ def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, t
 
     frames = load_many(list(calib), limit)
     kw = {"method": method, "scheme": scheme, "percentile": percentile}
+    gate_kw: dict = {"backend": gate_backend}
+    if qat:
+        gate_kw.update(_qat(onnx_in, output, recipe, frames, exclude, qat_epochs, qat_lr, qat_batch_size,
+                            fixed_ranges, qat_checkpoint, kw))
+        if gate_kw.get("rank") is not None:  # not rank 0 of a torchrun job: rank 0 gates and writes
+            return
+        onnx_in = gate_kw.pop("onnx_in")
+        if no_gate or not eval_:
+            click.echo("no --eval given: accuracy NOT gated" if not eval_ else "--no-gate: accuracy NOT gated")
+            return
     if no_gate or not eval_:
         from edge.calib.qdq import quantize as q
 
@@ -66,9 +90,33 @@ def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, t
 
     rep = quantize_with_gate(onnx_in, output, recipe, frames, load_many(list(eval_), limit), threshold=threshold,
                              max_fp32_layers=max_fp32_layers, nodes_to_exclude=list(exclude) or None, order=order,
-                             threads=threads, **kw)
+                             threads=threads, **gate_kw, **kw)
     js, md = rep.write(report_dir or output.parent, stem=f"{output.stem}.gate")
     click.echo(rep.markdown())
+    for r in rep.final.get("engine_higher_precision") or []:  # --gate-backend tensorrt: from the engine inspector
+        click.echo(f"TensorRT ran {r['node']} ({r['op']}) in {r['precision']}")
     click.echo(f"\n{rep.result.scheme} Q/DQ ONNX: {output}\nreport: {js}, {md}")
     if not rep.passed:
         raise SystemExit(1)
+
+
+def _qat(onnx_in: Path, output: Path, recipe: str, frames, exclude, epochs: int, lr: float, batch: int, fixed: bool,
+         checkpoint, kw: dict) -> dict:
+    """Run quantization-aware distillation; returns the gate's extra arguments (the fine-tuned FP32 file as
+    input, the original as reference, the learned ranges), or ``{"rank": r}`` on ranks other than 0."""
+    from edge.calib.qat import quantize_qat
+    from edge.forms import ddp
+
+    res = quantize_qat(onnx_in, output, recipe, frames, nodes_to_exclude=list(exclude), epochs=epochs, lr=lr,
+                       batch_size=batch, learn_ranges=not fixed, checkpoint=checkpoint, **kw)
+    if res is None:
+        r = ddp.rank()
+        ddp.finish()
+        return {"rank": r}
+    ddp.finish()
+    last = res.history[-1] if res.history else {}
+    click.echo(f"QAT ({res.world_size} process(es)): {res.frames} frames, {res.epochs} epochs, {res.steps} steps, "
+               f"{res.seconds:.0f} s, final KD loss {last.get('kd', float('nan')):.4g}; ranges "
+               f"{'fixed' if fixed else 'learned'}")
+    click.echo(f"{res.result.scheme} Q/DQ ONNX (every layer INT8): {res.result.path}; fine-tuned FP32: {res.fp32_path}")
+    return {"onnx_in": res.fp32_path, "reference": onnx_in, "cache_path": res.ranges_path}

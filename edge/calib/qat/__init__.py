@@ -10,7 +10,8 @@ Q/DQ nodes, by distillation from the FP32 model on the unlabelled calibration fr
 3. ``edge.forms.distill.distill`` of that graph from the FP32 graph on the calibration frames (random horizontal
    flips; KD loss on the logits; ranges learned LSQ-style unless ``learn_ranges=False``), data-parallel under
    torchrun;
-4. export by PTQ's own writer: the fine-tuned weights go into a copy of the FP32 ONNX (``<out>.qat-fp32.onnx``),
+4. export by PTQ's own writer: the fine-tuned weights (quantized ones on their INT8 grid, so that re-quantizing
+   them is exact) go into a copy of the FP32 ONNX (``<out>.qat-fp32.onnx``),
    the learned ranges into onnxruntime's calibration cache, and ``quantize`` writes the Q/DQ file from both,
    so its Q/DQ structure is PTQ's by construction and the gate, ``edge bench`` and ``edge build`` take it as is.
 
@@ -102,6 +103,7 @@ def quantize_qat(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe
         QATResult on rank 0 (and on a single process); None on the other ranks of a torchrun job.
     """
     t0 = time.perf_counter()
+    torch.manual_seed(seed)  # the flips (and nothing else) draw from torch's global generator
     recipe = Recipe.load(recipe) if not isinstance(recipe, Recipe) else recipe
     frames = calib if isinstance(calib, FrameSet) else load_frames([calib] if isinstance(calib, str) else list(calib))
     if len(recipe.inputs) != 1:
@@ -164,9 +166,14 @@ def export_qat(graph: QDQGraph, fp32_model, onnx_out: str | os.PathLike, recipe:
     fp32_path = onnx_out.with_name(f"{onnx_out.stem}.qat-fp32.onnx")
     m = onnx.ModelProto()
     m.CopyFrom(fp32_model)
+    # a quantized weight is written as its fake-quantized value: re-quantizing it is exact (its max |w| maps to
+    # the same scale), and a layer the gate later returns to FP32 keeps the weights QAT adapted its neighbours to
+    with torch.no_grad():
+        snapped = {spec["w"]: graph.fake_weight(spec) for spec in graph.weight_dq.values()}
     for init in m.graph.initializer:
         if graph._param.get(init.name, ("", 0))[0] == "w":
-            init.CopyFrom(onnx.numpy_helper.from_array(graph.value(init.name).detach().numpy(), init.name))
+            w = snapped.get(init.name, graph.value(init.name)).detach().numpy()
+            init.CopyFrom(onnx.numpy_helper.from_array(w.astype(np.float32), init.name))
     with atomic_path(fp32_path, suffix=".onnx") as tmp:
         onnx.save(m, str(tmp))
     sym = "sym" if SCHEMES.get(scheme)["symmetric_act"] else "asym"

@@ -162,7 +162,7 @@ class QDQGraph(nn.Module):
 
     def _weight_dq(self, dq, inits: dict, fp32: dict) -> None:
         qname = dq.input[0]
-        w_name = qname[:-len(QSUFFIX)] if qname.endswith(QSUFFIX) else qname
+        w_name = qname.removesuffix(QSUFFIX)
         if w_name not in fp32 or fp32[w_name].dtype.kind != "f":
             raise CalibrationError(f"QAT graph: no FP32 weight '{w_name}' for the quantized initializer '{qname}'")
         zp = inits[dq.input[2]] if len(dq.input) > 2 and dq.input[2] else np.zeros(1, np.int8)
@@ -172,7 +172,7 @@ class QDQGraph(nn.Module):
         axis = int(_attrs(dq).get("axis", 1)) if scale.size > 1 else None
         absmax = np.abs(w).max(axis=tuple(i for i in range(w.ndim) if i != axis)) if axis is not None else np.abs(w).max()
         i = int(np.argmax(absmax)) if axis is not None else 0
-        qmax = int(round(float(np.ravel(absmax)[i] / np.ravel(scale)[i])))  # 127, or 64 with reduce_range
+        qmax = round(float(np.ravel(absmax)[i] / np.ravel(scale)[i]))  # 127, or 64 with reduce_range
         self._add_weight(w_name, fp32[w_name])
         self.weight_dq[dq.output[0]] = {"w": w_name, "axis": axis, "qmax": qmax}
 
