@@ -31,10 +31,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edge.doctor.core import FAIL, OK, SKIP, Check
+from edge.doctor.core import FAIL, OK, SKIP, WARN, Check
 
 BUDGET_S = 570
 TAIL_CHARS = 4000
@@ -125,10 +126,26 @@ def run_command(argv: list[str], cwd: Path | None, timeout_s: float, env: dict |
         return None, out
 
 
-def judge(step: Step, rc: int | None, out: str, timeout_s: float) -> tuple[str, str]:
+def judge_build(rc: int, out: str, checks: list[Check]) -> tuple[str, str]:
+    """A build that exits 0 but skipped a part (plugins/CMakeLists.txt prints "edge plugins: <part> skipped:
+    <why>") is WARN, and FAIL where that part is needed: the plugins where TensorRT works, the kernels where
+    the GPU does."""
+    if rc != 0:
+        return FAIL, f"exit {rc}"
+    skipped = re.findall(r"^-- edge plugins: (.*? skipped: .*)$", out, re.MULTILINE)  # CMake's STATUS lines
+    if not skipped:
+        return OK, "exit 0: every part built, ctest passed"
+    ok = {c.name for c in checks if c.status == OK}
+    needed = [s for s in skipped if ("TensorRT" in s and "TensorRT" in ok) or ("CUDA kernels" in s and "GPU" in ok)]
+    return (FAIL if needed else WARN), "exit 0, but " + "; ".join(dict.fromkeys(skipped))
+
+
+def judge(step: Step, rc: int | None, out: str, timeout_s: float, checks: Iterable[Check] = ()) -> tuple[str, str]:
     """(status, reason) of a step that ran: pytest's and bench_plugins' exit codes read as they document."""
     if rc is None:
         return FAIL, f"timed out after {timeout_s:.0f} s"
+    if step.name == "build":
+        return judge_build(rc, out, list(checks))
     if step.name in ("tests", "harness"):
         last = [ln for ln in out.splitlines() if re.search(r"\d+ (passed|failed|skipped|errors?)\b", ln)][-1:]
         counts = {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|skipped|errors?|deselected)", "".join(last))}
@@ -158,7 +175,7 @@ def run_steps(checks: list[Check], steps: list[Step], repo: Path | None, budget_
             continue
         t0, timeout = time.monotonic(), int(min(step.timeout_s, left))
         rc, out = run_command(step.argv, repo, timeout, step.env)
-        status, reason = judge(step, rc, out, timeout)
+        status, reason = judge(step, rc, out, timeout, checks)
         results.append({**rec, "timeout_s": timeout, "status": status, "reason": reason, "exit_code": rc,
                         "seconds": round(time.monotonic() - t0, 1), "output_tail": out[-TAIL_CHARS:]})
     return results

@@ -8,7 +8,7 @@ import re
 import sys
 
 from edge.cli.main import main
-from edge.doctor import FAIL, OK, SKIP, Check, Host, run_checks
+from edge.doctor import FAIL, OK, SKIP, WARN, Check, Host, run_checks
 from edge.doctor.full import Step, repo_root, run_full, run_steps
 
 GPU_STEPS = ["harness", "tests", "bench"]
@@ -96,3 +96,17 @@ def test_device_tests_step_selects_the_markers_of_what_exists(tmp_path):
     assert marker(OK, OK) == "needs_gpu or needs_trt"
     assert marker(OK, SKIP) == "needs_gpu"
     assert marker(FAIL, OK) == "needs_trt"
+
+
+def test_build_that_skipped_a_part_is_not_ok():
+    from edge.doctor.full import judge_build
+
+    out = ("-- edge plugins: CUDA kernels for architectures 87\n-- edge plugins: TensorRT plugin library skipped: "
+           "NvInferRuntime.h not found (set -DTENSORRT_ROOT=<dir with include/>)\n100% tests passed\n")
+    no_trt = [Check("GPU", SKIP, "none"), Check("TensorRT", SKIP, "not installed")]
+    status, reason = judge_build(0, out, no_trt)
+    assert status == WARN and reason == ("exit 0, but TensorRT plugin library skipped: NvInferRuntime.h not found "
+                                         "(set -DTENSORRT_ROOT=<dir with include/>)")
+    assert judge_build(0, out, [Check("GPU", OK, "Orin"), Check("TensorRT", OK, "10.3")])[0] == FAIL
+    assert judge_build(0, "-- edge plugins: CUDA kernels for architectures 87\n", no_trt)[0] == OK
+    assert judge_build(2, out, no_trt) == (FAIL, "exit 2")
