@@ -1,0 +1,47 @@
+"""Disparity metrics over the pixels with known ground truth (Middlebury conventions)."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+
+from edge.errors import InputError
+
+
+def disparity_errors(disp: np.ndarray, gt: np.ndarray, thresholds=(1.0, 2.0, 4.0)) -> dict:
+    """``bad_<t>``: percent of known-GT pixels with ``|d - gt| > t``; ``avgerr``: mean ``|d - gt|``.
+    A non-finite prediction counts as bad at every threshold (its error as the largest disparity)."""
+    disp, gt = np.asarray(disp, np.float64).squeeze(), np.asarray(gt, np.float64).squeeze()
+    if disp.shape != gt.shape:
+        raise InputError(f"disparity {disp.shape} and ground truth {gt.shape} differ in shape")
+    known = np.isfinite(gt)
+    if not known.any():
+        raise InputError("the ground truth has no known pixel")
+    err = np.abs(disp[known] - gt[known])
+    err[~np.isfinite(err)] = max(float(np.nanmax(gt[known])), 1.0)
+    out = {f"bad_{t:g}": float(100.0 * np.mean(err > t)) for t in thresholds}
+    out["avgerr"] = float(err.mean())
+    out["known_pixels"] = int(known.sum())
+    return out
+
+
+def as_tensor(gray: np.ndarray) -> torch.Tensor:
+    """``(H, W)`` float gray -> ``(1, 1, H, W)`` tensor."""
+    return torch.from_numpy(np.ascontiguousarray(gray, dtype=np.float32))[None, None]
+
+
+def evaluate_pair(matcher, pair, repeats: int = 1) -> dict:
+    """Run ``matcher(left, right)`` on a StereoPair: errors + best-of-``repeats`` seconds (+ stage times)."""
+    left, right = as_tensor(pair.left), as_tensor(pair.right)
+    best, disp = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        disp = matcher(left, right)
+        best = min(best, time.perf_counter() - t0)
+    out = disparity_errors(np.asarray(disp).squeeze(), pair.disparity)
+    out["seconds"] = best
+    if getattr(matcher, "last_times", None):
+        out["stages_ms"] = dict(matcher.last_times)
+    return out
