@@ -14,10 +14,13 @@ Sources of every path and call (read, not guessed):
   ``CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR/MINOR`` = 75/76 and ``..._MULTIPROCESSOR_COUNT`` = 16
   (CUDA 13.0 ``include/cuda.h``). The driver is asked directly, so its answer does not depend on which
   CUDA runtime cuda-python or torch bundle.
-- ``/proc/driver/nvidia/version`` ("NVRM version: ... Kernel Module  580.65.06"): the driver branch of the
-  NVIDIA kernel module (dGPU and Thor; Orin's nvgpu driver has no such file).
-- The toolkit: ``/usr/local/cuda/version.json`` ({"cuda": {"version": "12.6.68"}}), else ``CUDART_VERSION``
-  in ``/usr/local/cuda/include/cuda_runtime_api.h`` (13000 = 13.0).
+- ``/proc/driver/nvidia/version`` ("NVRM version: ... Kernel Module  580.65.06 ..."): the loaded NVIDIA kernel
+  module's version, as the CUDA Installation Guide for Linux ("Verify the Driver Version") reads it (dGPU
+  and Thor; Orin's nvgpu driver has no such file). It shows the host's module inside containers too, so a
+  container that sees it but no ``libcuda.so.1`` lacks GPU access (a FAIL, not a SKIP).
+- The toolkit: ``/usr/local/cuda/version.json`` ({"cuda": {"version": "12.6.68"}}, CUDA 11.1+), else
+  ``version.txt`` ("CUDA Version 10.2.89", older toolkits; jetson_stats ``jtop/core/jetson_libraries.py``
+  ``get_cuda`` reads it), else ``CUDART_VERSION`` in ``/usr/local/cuda/include/cuda_runtime_api.h``.
 """
 
 from __future__ import annotations
@@ -147,8 +150,12 @@ def probe_driver(host: Host) -> Check:
         return Check("CUDA driver", SKIP, drv["error"])
     if not drv.get("loaded"):
         status = FAIL if gpu_expected(host) else SKIP
-        fix = ("in a container, run with --runtime nvidia (NVIDIA Container Toolkit); on the board, reinstall "
-               "JetPack's CUDA driver (sudo apt install --reinstall nvidia-l4t-cuda)") if status == FAIL else None
+        fix = None
+        if status == FAIL and is_jetson(host):
+            fix = ("in a container, run with --runtime nvidia (NVIDIA Container Toolkit); on the board, reinstall "
+                   "JetPack's CUDA driver (sudo apt install --reinstall nvidia-l4t-cuda)")
+        elif status == FAIL:  # the host's kernel module is loaded (/dev/nvidia0 is its device node)
+            fix = "in a container, run it with --gpus all (NVIDIA Container Toolkit); on the host, reinstall the driver"
         return Check("CUDA driver", status, f"no CUDA driver: {drv.get('error')}", fix)
     ver = cuda_version_str(drv.get("version"))
     value = f"CUDA {ver}" + (f", kernel module {nvrm}" if nvrm else "") + f" ({drv.get('path')})"
@@ -163,6 +170,9 @@ def toolkit_version(host: Host) -> tuple[str | None, str]:
             return json.loads(text)["cuda"]["version"], "/usr/local/cuda/version.json"
         except (ValueError, KeyError, TypeError):
             pass
+    m = re.search(r"CUDA Version (\d+\.\d+(?:\.\d+)?)", host.read("/usr/local/cuda/version.txt") or "")
+    if m:
+        return m[1], "/usr/local/cuda/version.txt"
     m = re.search(r"#define\s+CUDART_VERSION\s+(\d+)", host.read("/usr/local/cuda/include/cuda_runtime_api.h") or "")
     if m:
         return cuda_version_str(int(m[1])), "/usr/local/cuda/include/cuda_runtime_api.h"

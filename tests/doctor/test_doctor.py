@@ -356,3 +356,25 @@ def test_cuda_python_line_against_the_driver(tmp_path):
     bad = line(cuda_driver=_orin_driver(), gpu_status=broken)
     assert bad.status == FAIL and "does not import" in bad.value and bad.fix == "pip install ..."
     assert line(cuda_driver=_orin_driver()).status == SKIP  # the runtime's answer was not recorded
+
+
+@pytest.mark.parametrize("name, text, value", [
+    ("version.json", '{"cuda": {"name": "CUDA SDK", "version": "12.6.68"}}', "CUDA 12.6.68 (/usr/local/cuda/version.json)"),
+    ("version.txt", "CUDA Version 10.2.89\n", "CUDA 10.2.89 (/usr/local/cuda/version.txt)"),
+    ("include/cuda_runtime_api.h", "#define CUDART_VERSION  12060\n",
+     "CUDA 12.6 (/usr/local/cuda/include/cuda_runtime_api.h)")])
+def test_cuda_toolkit_version_sources(tmp_path, name, text, value):
+    root = orin_nano_tree(tmp_path)
+    (root / "usr/local/cuda" / name).parent.mkdir(parents=True, exist_ok=True)
+    (root / "usr/local/cuda" / name).write_text(text)
+    line = by_name(run_checks(Host(root, commands={}), only=["CUDA runtime"]))["CUDA runtime"]
+    assert line.status == OK and line.value == value
+
+
+def test_container_without_gpu_access_on_a_gpu_host_fails(tmp_path):
+    root = tmp_path / "x86"
+    (root / "proc/driver/nvidia").mkdir(parents=True)  # the host's module shows through in every container
+    (root / "proc/driver/nvidia/version").write_text("NVRM version: NVIDIA UNIX x86_64 Kernel Module  580.65.06\n")
+    none = {"loaded": False, "error": "libcuda.so.1: cannot open shared object file"}
+    drv = by_name(run_checks(Host(root, commands={}, facts={"cuda_driver": none}), only=["CUDA driver"]))
+    assert drv["CUDA driver"].status == FAIL and "--gpus all" in drv["CUDA driver"].fix
