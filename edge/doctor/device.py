@@ -8,7 +8,8 @@ Sources of every path and call (read, not guessed):
   master f41d5ca).
 - ``/proc/device-tree/model`` (the module name, NUL-terminated), with the same file under
   ``/sys/firmware/devicetree/base/model`` (what jetson_variables.py ``get_jetson_variables`` reads;
-  /proc/device-tree links there), and ``/proc/device-tree/compatible`` ("nvidia,tegra234", ...).
+  /proc/device-tree links there), and ``/proc/device-tree/compatible`` ("nvidia,tegra234", ...; one of the
+  RAW_FILES of the same module).
 - The CUDA driver through ``libcuda.so.1`` with ctypes: ``cuDriverGetVersion``, ``cuInit``,
   ``cuGetErrorName``, ``cuDeviceGetCount``, ``cuDeviceGetName``, ``cuDeviceGetAttribute`` with
   ``CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR/MINOR`` = 75/76 and ``..._MULTIPROCESSOR_COUNT`` = 16
