@@ -22,8 +22,11 @@ from importlib import metadata
 from edge.doctor.core import FAIL, OK, SKIP, WARN, Check, Host
 from edge.doctor.device import cuda_driver, cuda_version_str, gpu_expected, is_jetson
 
-VENV_HINT = ("`make jetson-install` makes a venv with --system-site-packages, so JetPack's packages stay visible "
-             "(README, On a Jetson)")
+VENV_HINT = ("`make jetson-install` makes a venv with --system-site-packages, so that JetPack's packages stay "
+             "visible (README: On a Jetson)")
+#: JetPack's OpenCV and NVIDIA's torch are built against numpy 1.x; a pip OpenCV brings numpy 2 and shadows them
+CV2_FIX = ("pip uninstall opencv-python opencv-python-headless; pip install 'numpy<2'; sudo apt-get install "
+           "python3-opencv (JetPack's OpenCV, built with GStreamer)")
 
 
 def dist_version(name: str) -> str | None:
@@ -45,7 +48,7 @@ def probe_tensorrt(host: Host) -> Check:
     reason = unavailable_reason()
     if reason:
         return Check("TensorRT", _missing_status(host), reason,
-                     f"on a Jetson: sudo apt install python3-libnvinfer ({VENV_HINT}); elsewhere NVIDIA's TensorRT "
+                     f"on a Jetson: sudo apt install python3-libnvinfer; {VENV_HINT}. Elsewhere: NVIDIA's TensorRT "
                      "wheel for the machine's CUDA")
     import tensorrt as trt
 
@@ -177,17 +180,16 @@ def probe_opencv(host: Host) -> Check:
     try:
         cv2 = importlib.import_module("cv2")
     except ImportError:
-        return Check("OpenCV", SKIP, "not installed", "pip install 'edge[vision]' (on a Jetson: sudo apt-get install "
-                     f"python3-opencv, built with GStreamer; {VENV_HINT})")
+        return Check("OpenCV", SKIP, "not installed", "pip install 'edge[vision]'; on a Jetson: sudo apt-get install "
+                     f"python3-opencv (built with GStreamer); {VENV_HINT}")
     except Exception as e:  # noqa: BLE001 - e.g. "_ARRAY_API not found" (numpy ABI)
         return Check("OpenCV", FAIL, f"does not import: {type(e).__name__}: {e}",
-                     "a pip OpenCV built for another numpy shadows the system one: pip uninstall opencv-python "
-                     "opencv-python-headless")
+                     f"an OpenCV built for another numpy (\"_ARRAY_API not found\": numpy 2 under a numpy-1 build): {CV2_FIX}")
     vio = parse_videoio(cv2.getBuildInformation())
     gst, v4l = vio.get("GStreamer", "NO") or "NO", vio.get("v4l/v4l2", "NO") or "NO"
     value = f"OpenCV {cv2.__version__} ({cv2.__file__}): GStreamer {gst}, V4L2 {v4l}, FFMPEG {vio.get('FFMPEG', 'NO')}"
     detail = {"version": cv2.__version__, "path": cv2.__file__, "videoio": vio}
     if not gst.startswith("YES") and is_jetson(host):
-        return Check("OpenCV", WARN, value, "csi:// and hardware RTSP need GStreamer: pip uninstall opencv-python "
-                     f"opencv-python-headless, then sudo apt-get install python3-opencv ({VENV_HINT})", detail)
+        return Check("OpenCV", WARN, value, f"csi:// and hardware RTSP need GStreamer: {CV2_FIX}; {VENV_HINT}",
+                     detail)
     return Check("OpenCV", OK, value, None, detail)
