@@ -57,11 +57,12 @@ clean:
 # ---- On a Jetson (README "On a Jetson"): JetPack 6 (Python 3.10) or JetPack 7 (Python 3.12, PEP 668).
 # A venv over JetPack's site-packages, so that its torch (NVIDIA's wheel), TensorRT and OpenCV (GStreamer)
 # stay in use; constraints/jetpack<N>.txt (cuda-python for JetPack's CUDA, numpy 1.x) plus exact pins of the
-# JETSON_PIN_DISTS found installed keep pip from replacing them. Then run `$(JETSON_VENV)/bin/python -m edge`.
+# JETSON_PIN_DISTS and numpy found installed keep pip from replacing them. Then run `$(JETSON_VENV)/bin/python -m edge`.
 JETSON_PYTHON ?= /usr/bin/python3
 JETSON_VENV ?= $(HOME)/.venvs/edge
 # L4T R36 = JetPack 6, R38 and later = JetPack 7 (/etc/nv_tegra_release: "# R36 (release), REVISION: 4.3, ...")
-JETPACK ?= $(shell sed -n 's/^\# R\([0-9]*\).*/\1/p' /etc/nv_tegra_release 2>/dev/null | awk '{print ($$1 >= 38) ? 7 : 6}')
+NV_TEGRA_RELEASE ?= /etc/nv_tegra_release
+JETPACK ?= $(shell sed -n 's/^\# R\([0-9]*\).*/\1/p' $(NV_TEGRA_RELEASE) 2>/dev/null | awk '{print ($$1 >= 38) ? 7 : 6}')
 JETSON_PIN_DISTS ?= torch torchvision tensorrt onnxruntime-gpu
 JETSON_EXTRAS ?= onnx,vision,bench,trt
 
@@ -74,6 +75,8 @@ jetson-install:
 	$(JETSON_VENV)/bin/python -c 'import sys, importlib.metadata as m; \
 		print(*(f"{d.name}=={d.version}" for n in sys.argv[1:] for d in list(m.distributions(name=n))[:1]), sep="\n")' \
 		$(JETSON_PIN_DISTS) >> $(JETSON_VENV)/edge-constraints.txt
+	@# numpy stays the installed one when edge can use it (>= 1.24); an older one (Ubuntu 22.04's 1.21) gives way to a 1.x
+	$(JETSON_VENV)/bin/python -c 'import importlib.metadata as m; 		print(*(f"numpy=={d.version}" for d in list(m.distributions(name="numpy"))[:1] 		if tuple(int(p) for p in d.version.split(".")[:2]) >= (1, 24)), sep="\n")' >> $(JETSON_VENV)/edge-constraints.txt
 	$(JETSON_VENV)/bin/python -m pip install -c $(JETSON_VENV)/edge-constraints.txt -e ".[$(JETSON_EXTRAS)]"
 	$(JETSON_VENV)/bin/python -c 'import sys, torch, cv2; from edge.camera.sources import has_gstreamer; \
 		own = [x.__name__ for x in (torch, cv2) if x.__file__.startswith(sys.prefix)]; \
