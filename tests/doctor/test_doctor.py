@@ -378,3 +378,16 @@ def test_container_without_gpu_access_on_a_gpu_host_fails(tmp_path):
     none = {"loaded": False, "error": "libcuda.so.1: cannot open shared object file"}
     drv = by_name(run_checks(Host(root, commands={}, facts={"cuda_driver": none}), only=["CUDA driver"]))
     assert drv["CUDA driver"].status == FAIL and "--gpus all" in drv["CUDA driver"].fix
+
+
+def test_opencv_without_gstreamer_warns_on_a_jetson_only(tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    from edge.doctor.stack import parse_videoio
+
+    has_gst = (parse_videoio(cv2.getBuildInformation()).get("GStreamer") or "NO").startswith("YES")
+    jet = by_name(run_checks(Host(orin_nano_tree(tmp_path), commands={}), only=["OpenCV"]))["OpenCV"]
+    here = by_name(run_checks(Host(tmp_path / "pc", commands={}), only=["OpenCV"]))["OpenCV"]
+    assert here.status == OK and f"GStreamer {'YES' if has_gst else 'NO'}" in here.value
+    assert jet.status == (OK if has_gst else WARN)
+    if not has_gst:
+        assert "numpy<2" in jet.fix and "python3-opencv" in jet.fix
