@@ -10,14 +10,16 @@ whose INT8 kernel does not pay for itself first, then the INT8 set is shrunk fro
 whole chains where that avoids FP32 islands; each step's latency ratio is in the report.
 
 Gate metric: ``top1_agreement`` for classification recipes (also reports accuracy when labels exist),
-``snr_db`` (of the first output) otherwise; ``threshold`` is in that metric's unit.
+``snr_db`` (of the first output) otherwise; ``threshold`` is in that metric's unit. A task metric of the
+user's (a callable or a ``"package.module:function"`` spec, see :func:`resolve_metric`) replaces them: it
+scores the quantized outputs against the FP32 ones on the held-out frames, higher is better.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,10 +82,55 @@ class GateReport:
         return write_json(out / f"{stem}.json", self.to_dict()), write_text(out / f"{stem}.md", self.markdown())
 
 
+def resolve_metric(metric) -> tuple[str, Callable | None]:
+    """A gate metric -> ``(name, user function or None)``.
+
+    ``metric`` is a built-in name (``"top1_agreement"``, ``"snr_db"``), a callable, or a
+    ``"package.module:function"`` spec naming one. A user function is called as
+    ``fn(ref_outputs, outputs, frames) -> float | dict`` with the FP32 and the quantized outputs (lists of
+    ``(N, ...)`` arrays, one per model output) and the held-out FrameSet; higher is better and the gate
+    passes at ``value >= threshold``. A dict return holds ``"value"`` plus extra figures for the report.
+    The function may carry a default ``threshold`` attribute and a ``name`` attribute for the report.
+    """
+    if metric is None or isinstance(metric, str) and ":" not in metric:
+        if metric is not None and metric not in DEFAULT_THRESHOLD:
+            raise InputError(f"gate metric '{metric}' must be one of {sorted(DEFAULT_THRESHOLD)} or a user metric "
+                             "given as a callable or 'package.module:function'")
+        return metric, None
+    fn = metric
+    if isinstance(metric, str):
+        import importlib
+
+        mod, _, attr = metric.partition(":")
+        try:
+            fn = getattr(importlib.import_module(mod), attr)
+        except (ImportError, AttributeError) as e:
+            raise InputError(f"cannot load the gate metric '{metric}': {e}. Fix: give 'package.module:function' "
+                             "of an importable function fn(ref_outputs, outputs, frames) -> float") from e
+    if not callable(fn):
+        raise InputError(f"the gate metric {metric!r} is not callable")
+    return str(getattr(fn, "name", None) or getattr(fn, "__name__", "user_metric")), fn
+
+
+def _user_score(fn, name: str, ref, outs, frames) -> dict:
+    """``{name: value, **extras}`` from a user metric (see :func:`resolve_metric`)."""
+    if outs is None:
+        raise InputError(f"the gate metric '{name}' needs the quantized outputs, which this gate backend does "
+                         "not return. Fix: use the onnxruntime gate backend with a user metric")
+    got = fn(ref, outs, frames)
+    extra = dict(got) if isinstance(got, dict) else {"value": got}
+    try:
+        value = float(extra.pop("value"))
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(f"the gate metric '{name}' returned {got!r}: return a number, or a dict with a "
+                         "numeric 'value'") from e
+    return {name: value, **extra}
+
+
 def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Recipe | str,
                        calib: FrameSet | str | Sequence[str], eval_set: FrameSet | str | Sequence[str],
                        method: str = "entropy", scheme: str = "trt", threshold: float | None = None,
-                       metric: str | None = None, max_fp32_layers: int | None = None,
+                       metric: str | Callable | None = None, max_fp32_layers: int | None = None,
                        sensitivity_frames: int = 32, batch_size: int = 8, measure_latency: bool = True,
                        nodes_to_exclude: Sequence[str] | None = None, ranking: str = "output",
                        order: str | None = None, threads: int | None = None, reference=None,
@@ -92,7 +139,10 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
 
     Args:
         calib / eval_set: disjoint FrameSets or source specs (the caller keeps them disjoint).
-        threshold: None means 0.98 top-1 agreement (classification) or 30 dB SNR (otherwise).
+        threshold: None means 0.98 top-1 agreement (classification) or 30 dB SNR (otherwise), or the user
+            metric's ``threshold`` attribute.
+        metric: None (by the recipe's output kind), a built-in name, or a user task metric: a callable or a
+            "package.module:function" spec (see :func:`resolve_metric`).
         max_fp32_layers: budget of layers returned to FP32; None means a quarter of the quantizable ones (>= 2).
         sensitivity_frames: frames of ``eval_set`` used to rank layers (spread evenly over it).
         nodes_to_exclude: layers the user keeps in FP32 from the start (not counted in the budget).
@@ -117,13 +167,17 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     calib = calib if isinstance(calib, FrameSet) else load_frames([calib] if isinstance(calib, str) else list(calib))
     evs = eval_set if isinstance(eval_set, FrameSet) else load_frames(
         [eval_set] if isinstance(eval_set, str) else list(eval_set))
-    metric = metric or ("top1_agreement" if recipe.output_kind == "classification" else "snr_db")
     if ranking not in RANKINGS:
         raise InputError(f"sensitivity ranking '{ranking}' must be one of {sorted(RANKINGS)}")
     rank_layers = RANKINGS[ranking]
-    if metric not in DEFAULT_THRESHOLD:
-        raise InputError(f"gate metric '{metric}' must be one of {sorted(DEFAULT_THRESHOLD)}")
-    threshold = DEFAULT_THRESHOLD[metric] if threshold is None else float(threshold)
+    metric, metric_fn = resolve_metric(metric)
+    metric = metric or ("top1_agreement" if recipe.output_kind == "classification" else "snr_db")
+    if threshold is None:
+        threshold = DEFAULT_THRESHOLD.get(metric) if metric_fn is None else getattr(metric_fn, "threshold", None)
+    if threshold is None:
+        raise InputError(f"the user gate metric '{metric}' has no default threshold. Fix: pass threshold=... "
+                         "(edge quantize --threshold), or give the function a 'threshold' attribute")
+    threshold = float(threshold)
     order = order or "sensitivity"
     if order not in ORDERS:
         raise InputError(f"gate order '{order}' must be one of {ORDERS}")
@@ -152,6 +206,9 @@ def quantize_with_gate(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, 
     while True:
         step = measure(onnx_out, recipe, evs, ref, lat_feed, fp_sess if fp_lat else None, batch_size, n_excl,
                         metric, literal, threads)
+        outs = step.pop("_outputs", None)
+        if metric_fn is not None:
+            step.update(_user_score(metric_fn, metric, ref, outs, evs))
         report.steps.append(step)
         if step[metric] >= threshold:
             passed_at = n_excl
@@ -227,7 +284,7 @@ def _measure(q_path, recipe, evs, ref, lat_feed, fp_sess, batch_size, n_excl, me
     return {"fp32_layers": n_excl, "top1_agreement": cmp.top1_agreement, "snr_db": cmp.snr_db[0],
             "cosine": cmp.cosine[0], "accuracy": cmp.accuracy, "accuracy_fp32": cmp.accuracy_ref, **cmp.extra,
             "latency_ms": q_lat, "latency_ratio": (q_lat / ref_lat) if ref_lat and q_lat else None,
-            "eval_seconds": time.perf_counter() - t0}
+            "eval_seconds": time.perf_counter() - t0, "_outputs": outs}
 
 
 def _needs_named(onnx_in) -> bool:
