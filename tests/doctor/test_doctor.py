@@ -391,3 +391,10 @@ def test_opencv_without_gstreamer_warns_on_a_jetson_only(tmp_path):
     assert jet.status == (OK if has_gst else WARN)
     if not has_gst:
         assert "numpy<2" in jet.fix and "python3-opencv" in jet.fix
+
+
+def test_every_warn_and_fail_line_carries_a_fix(tmp_path):
+    checks = run_checks(Host()) + run_checks(Host(orin_nano_tree(tmp_path), commands={}))
+    bad = [c for c in checks if c.status in (WARN, FAIL) and not c.fix]
+    assert not bad, bad
+    assert all(c.value for c in checks)
