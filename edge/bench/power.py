@@ -17,6 +17,7 @@ only the INA rails are kept.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -92,7 +93,8 @@ def open_power(source: str = "auto", interval_s: float | None = None, root: str 
     notes: list[str] = []
     if source == "off":
         return None, notes
-    want_jtop = source == "jtop" or (source == "auto" and (jtop_factory is not None or has_module("jtop")))
+    on_jetson = os.path.exists(os.path.join(root, "etc/nv_tegra_release"))  # jtop.service runs on Jetsons only
+    want_jtop = source == "jtop" or (source == "auto" and on_jetson and (jtop_factory is not None or has_module("jtop")))
     if want_jtop:
         try:
             return JtopPower(interval_s or 0.1, root, jtop_factory), notes
@@ -107,7 +109,8 @@ class PowerSampler:
     """``with PowerSampler() as p: run(); p.result(n_inferences)``.
 
     Args:
-        source: "auto" (jtop if importable, else hwmon sysfs), "jtop", "hwmon" or "off"; or a reader
+        source: "auto" (jtop on a Jetson where it is importable, else hwmon sysfs), "jtop", "hwmon" or
+            "off"; or a reader
             from ``open_power`` shared by several windows (the caller closes it).
         interval_s: sampling period; None means 0.01 s (hwmon) or jtop's real interval.
         root: sysfs root (tests point it at a recorded tree).

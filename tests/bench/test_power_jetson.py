@@ -7,6 +7,7 @@ attribute of the real, installed ``jtop`` module with the double of tests/bench/
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 
@@ -90,3 +91,18 @@ def test_the_double_is_strict(service):
         client.intervall  # noqa: B018 - a name the real jtop class does not have
     with pytest.raises(TypeError):
         jtop_module.jtop(0.5, period=1)  # not in the real constructor's signature
+
+
+def test_auto_asks_jtop_only_on_a_jetson(service, tmp_path):
+    service.power = {"rail": {}, "tot": {"power": 5000, "avg": 5000, "name": "VDD_IN"}}
+    root = tmp_path / "jetson"
+    shutil.copytree(ORIN, root)
+    shutil.rmtree(root / "etc", ignore_errors=True)
+    with PowerSampler("auto", root=str(root)) as p:  # not a Jetson: no /etc/nv_tegra_release
+        pass
+    assert p.kind == "hwmon" and not service.clients and not p.notes
+    (root / "etc").mkdir()
+    (root / "etc" / "nv_tegra_release").write_text("# R36 (release), REVISION: 4.3, BOARD: generic, EABI: aarch64\n")
+    with PowerSampler("auto", root=str(root)) as p:
+        time.sleep(0.02)
+    assert p.kind == "jtop" and len(service.clients) == 1
