@@ -37,6 +37,7 @@ PROBES = [
     ("CUDA driver", device.probe_driver),
     ("CUDA runtime", device.probe_toolkit),
     ("GPU", device.probe_gpu),
+    ("Python", stack.probe_python),
     ("TensorRT", stack.probe_tensorrt),
     ("cuda-python", stack.probe_cuda_python),
     ("torch", stack.probe_torch),

@@ -16,8 +16,11 @@ These describe the interpreter running the doctor (not ``host.root``). Sources:
 from __future__ import annotations
 
 import importlib
+import platform
 import re
+import sys
 from importlib import metadata
+from pathlib import Path
 
 from edge.doctor.core import FAIL, OK, SKIP, WARN, Check, Host
 from edge.doctor.device import cuda_driver, cuda_version_str, gpu_expected, is_jetson
@@ -39,6 +42,31 @@ def dist_version(name: str) -> str | None:
 def _missing_status(host: Host) -> str:
     """FAIL on a Jetson (JetPack brings it), WARN where a GPU is expected, SKIP on a machine with no GPU."""
     return FAIL if is_jetson(host) else (WARN if gpu_expected(host) else SKIP)
+
+
+# ------------------------------------------------------------------------------------------- Python
+def venv_state(prefix: str, base_prefix: str) -> tuple[bool, bool | None]:
+    """(in a virtual environment, whether it sees the system site-packages or None when unknown), from the
+    ``include-system-site-packages`` key of ``<prefix>/pyvenv.cfg`` (PEP 405; Python docs, venv module)."""
+    if prefix == base_prefix:
+        return False, None
+    try:
+        text = (Path(prefix) / "pyvenv.cfg").read_text()
+    except OSError:
+        return True, None
+    m = re.search(r"^\s*include-system-site-packages\s*=\s*(\w+)", text, re.MULTILINE)
+    return True, (m[1].lower() == "true") if m else None
+
+
+def probe_python(host: Host) -> Check:
+    venv, system_site = venv_state(sys.prefix, sys.base_prefix)
+    where = ("" if not venv else ", venv with the system site-packages" if system_site else
+             ", venv without the system site-packages" if system_site is False else ", venv")
+    value = f"Python {platform.python_version()} ({sys.executable}){where}, numpy {dist_version('numpy')}"
+    if venv and system_site is False and is_jetson(host):
+        return Check("Python", WARN, value + ": JetPack's TensorRT, OpenCV and torch are hidden from it",
+                     VENV_HINT, {"venv": venv, "system_site_packages": system_site})
+    return Check("Python", OK, value, None, {"venv": venv, "system_site_packages": system_site})
 
 
 # ------------------------------------------------------------------------------------------- TensorRT

@@ -398,3 +398,22 @@ def test_every_warn_and_fail_line_carries_a_fix(tmp_path):
     bad = [c for c in checks if c.status in (WARN, FAIL) and not c.fix]
     assert not bad, bad
     assert all(c.value for c in checks)
+
+
+def test_venv_that_hides_jetpack_packages_is_named(tmp_path, monkeypatch):
+    import sys
+
+    from edge.doctor.stack import venv_state
+
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\ninclude-system-site-packages = false\nversion = 3.10.12\n")
+    assert venv_state(str(venv), "/usr") == (True, False)
+    assert venv_state("/usr", "/usr") == (False, None)
+    monkeypatch.setattr(sys, "prefix", str(venv))
+    monkeypatch.setattr(sys, "base_prefix", "/usr")
+    line = by_name(run_checks(Host(orin_nano_tree(tmp_path), commands={}), only=["Python"]))["Python"]
+    assert line.status == WARN and "without the system site-packages" in line.value
+    assert "--system-site-packages" in line.fix
+    (venv / "pyvenv.cfg").write_text("include-system-site-packages = true\n")
+    assert by_name(run_checks(Host(orin_nano_tree(tmp_path / "b"), commands={}), only=["Python"]))["Python"].status == OK
