@@ -22,6 +22,7 @@ from edge.calib import data, zoo
 from edge.calib import evaluate as ev
 from edge.calib.gate import quantize_with_gate
 from edge.calib.qat import quantize_qat
+from edge.calib.qat.gated import qat_with_gate
 from edge.calib.qdq import quantize
 from edge.calib.recipe import Recipe
 from edge.io import markdown_table, write_json
@@ -75,6 +76,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--threshold", type=float, default=0.98)
     ap.add_argument("--max-fp32-layers", type=int, default=64)
     ap.add_argument("--ptq-gate", action="store_true", help="also run the gate on the PTQ file (side by side)")
+    ap.add_argument("--no-gate", action="store_true",
+                    help="QAT with every layer INT8 only (no gate: its second fine-tuning needs the PTQ gate)")
+    ap.add_argument("--drop", type=float, default=0.0, help="QDrop probability during QAT (0: off)")
     ap.add_argument("--fashion-samples", type=int, default=12000)
     ap.add_argument("--fashion-epochs", type=int, default=2)
     ap.add_argument("--batches", type=int, nargs="+", default=[1, 8])
@@ -114,19 +118,27 @@ def main(argv=None) -> dict:
                          "passed": rep.passed, "seconds": time.perf_counter() - t0,
                          **score(ref, rep.result.path, recipe, evs, args.threads)})
             files[f"PTQ {scheme} gated"] = rep.result.path
-        qat = quantize_qat(fp32, args.workdir / f"qat.{scheme}.onnx", recipe, calib, scheme=scheme, method=args.method,
-                           epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                           learn_ranges=not args.fixed_ranges, progress=False)
-        rows.append({"scheme": scheme, "file": "QAT, every layer INT8", "seconds": qat.seconds, "frames": qat.frames,
-                     "steps": qat.steps, **score(ref, qat.result.path, recipe, evs, args.threads)})
+        qkw = {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size, "progress": False,
+               "learn_ranges": not args.fixed_ranges, "drop": args.drop}
         t0 = time.perf_counter()
-        rep = quantize_with_gate(qat.fp32_path, args.workdir / f"qat.{scheme}.gated.onnx", recipe, calib, evs,
-                                 scheme=scheme, reference=fp32, cache_path=qat.ranges_path, **gate_kw)
-        rep.write(args.workdir, f"qat.{scheme}.gate")
-        rows.append({"scheme": scheme, "file": "QAT + gate", "fp32_layers": rep.final["fp32_layers"],
-                     "passed": rep.passed, "seconds": time.perf_counter() - t0,
-                     **score(ref, rep.result.path, recipe, evs, args.threads)})
-        files[f"QAT {scheme} gated"] = rep.result.path
+        if args.no_gate:
+            qat = quantize_qat(fp32, args.workdir / f"qat.{scheme}.onnx", recipe, calib, scheme=scheme,
+                               method=args.method, cache_path=ptq.ranges_path, **qkw)
+            rows.append({"scheme": scheme, "file": "QAT, every layer INT8", "seconds": qat.seconds,
+                         "frames": qat.frames, "steps": qat.steps,
+                         **score(ref, qat.result.path, recipe, evs, args.threads)})
+            files[f"QAT {scheme}"] = qat.result.path
+        else:
+            rep, qat = qat_with_gate(fp32, args.workdir / f"qat.{scheme}.onnx", recipe, calib, evs, scheme=scheme,
+                                     method=args.method, threshold=args.threshold,
+                                     max_fp32_layers=args.max_fp32_layers, threads=args.threads,
+                                     gate_kw={"measure_latency": False}, **qkw)
+            rep.write(args.workdir, f"qat.{scheme}.gate")
+            rows.append({"scheme": scheme, "file": "QAT + gate", "fp32_layers": rep.final["fp32_layers"],
+                         "passed": rep.passed, "seconds": time.perf_counter() - t0,
+                         "qat_seconds": qat.seconds if qat else None, "frames": len(calib),
+                         **score(ref, rep.result.path, recipe, evs, args.threads)})
+            files[f"QAT {scheme} gated"] = rep.result.path
         write_json(args.out, {"rows": rows, "partial": True})
     lat = latency_rows(files, recipe, evs, args)
     print(markdown_table(rows))

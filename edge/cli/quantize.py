@@ -71,14 +71,20 @@ def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, t
     kw = {"method": method, "scheme": scheme, "percentile": percentile}
     gate_kw: dict = {"backend": gate_backend}
     if qat:
-        gate_kw.update(_qat(onnx_in, output, recipe, frames, exclude, qat_epochs, qat_lr, qat_batch_size,
-                            fixed_ranges, qat_checkpoint, kw))
-        if gate_kw.get("rank") is not None:  # not rank 0 of a torchrun job: rank 0 gates and writes
-            return
-        onnx_in = gate_kw.pop("onnx_in")
+        qkw = {"epochs": qat_epochs, "lr": qat_lr, "batch_size": qat_batch_size, "learn_ranges": not fixed_ranges,
+               "checkpoint": qat_checkpoint, "percentile": percentile}
         if no_gate or not eval_:
-            click.echo("no --eval given: accuracy NOT gated" if not eval_ else "--no-gate: accuracy NOT gated")
+            _qat(onnx_in, output, recipe, frames, exclude, method, scheme, qkw)
             return
+        from edge.calib.qat.gated import qat_with_gate
+
+        rep, res = qat_with_gate(onnx_in, output, recipe, frames, load_many(list(eval_), limit), scheme=scheme,
+                                 method=method, threshold=threshold, max_fp32_layers=max_fp32_layers,
+                                 nodes_to_exclude=list(exclude), threads=threads,
+                                 gate_kw={"backend": gate_backend, "order": order}, **qkw)
+        if rep is not None:
+            _report(rep, output, report_dir, res)
+        return
     if no_gate or not eval_:
         from edge.calib.qdq import quantize as q
 
@@ -91,7 +97,17 @@ def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, t
     rep = quantize_with_gate(onnx_in, output, recipe, frames, load_many(list(eval_), limit), threshold=threshold,
                              max_fp32_layers=max_fp32_layers, nodes_to_exclude=list(exclude) or None, order=order,
                              threads=threads, **gate_kw, **kw)
+    _report(rep, output, report_dir)
+
+
+def _report(rep, output: Path, report_dir, qat=None) -> None:
+    """Write the gate report beside the output, print it; exit 1 when the gate failed."""
     js, md = rep.write(report_dir or output.parent, stem=f"{output.stem}.gate")
+    if qat is not None:
+        last = qat.history[-1] if qat.history else {}
+        click.echo(f"QAT ({qat.world_size} process(es)): {qat.frames} frames, {qat.epochs} epochs, {qat.steps} steps, "
+                   f"{qat.seconds:.0f} s, final KD loss {last.get('kd', float('nan')):.4g}; ranges "
+                   f"{'learned' if qat.learn_ranges else 'fixed'}; fine-tuned FP32 weights: {qat.fp32_path}")
     click.echo(rep.markdown())
     for r in rep.final.get("engine_higher_precision") or []:  # --gate-backend tensorrt: from the engine inspector
         click.echo(f"TensorRT ran {r['node']} ({r['op']}) in {r['precision']}")
@@ -100,23 +116,14 @@ def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, t
         raise SystemExit(1)
 
 
-def _qat(onnx_in: Path, output: Path, recipe: str, frames, exclude, epochs: int, lr: float, batch: int, fixed: bool,
-         checkpoint, kw: dict) -> dict:
-    """Run quantization-aware distillation; returns the gate's extra arguments (the fine-tuned FP32 file as
-    input, the original as reference, the learned ranges), or ``{"rank": r}`` on ranks other than 0."""
+def _qat(onnx_in: Path, output: Path, recipe: str, frames, exclude, method: str, scheme: str, qkw: dict) -> None:
+    """QAT without a gate (no --eval, or --no-gate): every layer INT8 but ``exclude``."""
     from edge.calib.qat import quantize_qat
     from edge.forms import ddp
 
-    res = quantize_qat(onnx_in, output, recipe, frames, nodes_to_exclude=list(exclude), epochs=epochs, lr=lr,
-                       batch_size=batch, learn_ranges=not fixed, checkpoint=checkpoint, **kw)
-    if res is None:
-        r = ddp.rank()
-        ddp.finish()
-        return {"rank": r}
+    res = quantize_qat(onnx_in, output, recipe, frames, nodes_to_exclude=list(exclude), method=method, scheme=scheme,
+                       **qkw)
     ddp.finish()
-    last = res.history[-1] if res.history else {}
-    click.echo(f"QAT ({res.world_size} process(es)): {res.frames} frames, {res.epochs} epochs, {res.steps} steps, "
-               f"{res.seconds:.0f} s, final KD loss {last.get('kd', float('nan')):.4g}; ranges "
-               f"{'fixed' if fixed else 'learned'}")
-    click.echo(f"{res.result.scheme} Q/DQ ONNX (every layer INT8): {res.result.path}; fine-tuned FP32: {res.fp32_path}")
-    return {"onnx_in": res.fp32_path, "reference": onnx_in, "cache_path": res.ranges_path}
+    if res is not None:
+        click.echo(f"QAT ({res.world_size} process(es)): {res.frames} frames, {res.steps} steps, {res.seconds:.0f} s; "
+                   f"{res.result.scheme} Q/DQ ONNX: {res.result.path} (accuracy NOT gated: no --eval)")

@@ -23,8 +23,11 @@ __all__ = ["average_", "backend", "barrier", "default_device", "finish", "init",
            "mean_over_ranks", "rank", "world_size", "wrap"]
 
 
+_finished = False  # finish() was called: the rest of the process runs alone (rank 0's gate, export)
+
+
 def _env_world() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
+    return 1 if _finished else int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def backend() -> str:
@@ -126,7 +129,10 @@ def make_loader(dataset, batch_size: int, shuffle: bool = True, seed: int = 0, d
 
 
 def finish() -> None:
-    """Leave the process group (end of a torchrun job)."""
+    """Leave the process group (end of the data-parallel part of a torchrun job; later ``init`` calls are no-ops,
+    so rank 0 can go on alone)."""
+    global _finished
     if dist.is_available() and dist.is_initialized():
         barrier()
         dist.destroy_process_group()
+    _finished = True

@@ -88,7 +88,7 @@ def quantize_qat(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe
                  learn_ranges: bool = True, nodes_to_exclude: Sequence[str] | None = None,
                  temperature: float | None = None, flip: bool = True, checkpoint=None, seed: int = 0,
                  percentile: float | None = None, reduce_range: bool | None = None, progress: bool = True,
-                 device=None) -> QATResult | None:
+                 device=None, drop: float = 0.0, cache_path=None) -> QATResult | None:
     """Quantization-aware distillation of ``onnx_in`` into the Q/DQ file ``onnx_out`` (see the module docstring).
 
     Args:
@@ -99,6 +99,8 @@ def quantize_qat(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe
             data-parallel processes; temperature: KD temperature (default 1: top-1 agreement is the target).
         learn_ranges: train the activation ranges (LSQ) or keep the calibrated ones.
         checkpoint: distillation checkpoint (resumed when present; one per epoch, written by rank 0).
+        drop: QDrop probability (``QDQGraph.drop``); 0 trains with every quantizer on.
+        cache_path: PTQ's calibration ranges cache to reuse (default ``<out>.ptq.ranges.<method>.<sym>.json``).
     Returns:
         QATResult on rank 0 (and on a single process); None on the other ranks of a torchrun job.
     """
@@ -113,7 +115,7 @@ def quantize_qat(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe
     ddp.init(device)
     sym = "sym" if cfg["symmetric_act"] else "asym"
     ptq_path = onnx_out.with_name(f"{onnx_out.stem}.ptq.onnx")
-    ptq_ranges = onnx_out.with_name(f"{onnx_out.stem}.ptq.ranges.{method}.{sym}.json")
+    ptq_ranges = Path(cache_path) if cache_path else onnx_out.with_name(f"{onnx_out.stem}.ptq.ranges.{method}.{sym}.json")
     kw = {"method": method, "scheme": scheme, "percentile": percentile, "reduce_range": reduce_range}
     excluded = list(nodes_to_exclude or [])
     ptq = quantize(onnx_in, ptq_path, recipe, frames, nodes_to_exclude=excluded, cache_path=ptq_ranges, **kw) \
@@ -121,6 +123,7 @@ def quantize_qat(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe
     ddp.barrier()
     fp32 = onnx.load(str(onnx_in))
     student = QDQGraph(onnx.load(str(ptq_path)), fp32, learn_ranges=learn_ranges)
+    student.drop = drop
     teacher = QDQGraph(fp32)
     dev = torch.device(device) if device is not None else ddp.default_device()
     student.to(dev), teacher.to(dev)

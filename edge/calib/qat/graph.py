@@ -10,7 +10,10 @@ construction (no second placement rule to keep in step with TensorRT's or ONNX R
 - a weight ``DequantizeLinear`` (int8 initializer ``<w>_quantized``, as onnxruntime names it) is replaced by the
   float weight ``<w>`` of the FP32 model, fake-quantized per output channel with the scale onnxruntime will
   compute from it at export (``max |w_c| / qmax``, ``qmax`` read off the file: 127, or 64 with ``reduce_range``);
-- every other node runs in FP32; float Conv/Gemm weights and biases are parameters (fine-tuned).
+- every other node runs in FP32; float Conv/Gemm weights and biases are parameters (fine-tuned);
+- ``drop`` > 0 (QDrop, Wei et al., ICLR 2022): in training each activation element bypasses its quantizer with
+  that probability, so the weights do not co-adapt to the noise of one particular set of quantizers: a layer
+  the gate later returns to FP32 then does not break what its neighbours learnt.
 
 ``QDQGraph(fp32_model)`` (no Q/DQ nodes) is the FP32 teacher. The BatchNorms were folded by the export, so the
 weights trained here are the weights the file holds.
@@ -126,6 +129,8 @@ class QDQGraph(nn.Module):
         self._const: dict[str, Tensor] = {}
         self.weight_dq: dict[str, dict] = {}  # DQ output -> {"w": float name, "axis", "qmax"}
         self.act_q: dict[str, dict] = {}  # Q node name -> {"tensor", "scale", "zp", "qmin", "qmax"}
+        self._q_input = {n.output[0]: n.input[0] for n in self.nodes if n.op_type == "QuantizeLinear"}
+        self.drop = 0.0  # QDrop: in training, each activation element skips its quantizer with this probability
         self._wrap_weights(inits, fp32)
         self._wrap_activation_scales(inits, learn_ranges)
         for name, arr in inits.items():
@@ -233,7 +238,11 @@ class QDQGraph(nn.Module):
             return [torch.clamp(_ste_round(ins[0] / ins[1]) + q["zp"], q["qmin"], q["qmax"])]
         if op == "DequantizeLinear":
             zp = ins[2].float() if len(ins) > 2 and ins[2] is not None else 0.0
-            return [(ins[0] - zp) * ins[1]]
+            out = (ins[0] - zp) * ins[1]
+            x = env.get(self._q_input.get(node.input[0], ""))
+            if self.training and self.drop > 0 and x is not None:  # QDrop (Wei et al., ICLR 2022)
+                out = torch.where(torch.rand_like(x) < self.drop, x, out)
+            return [out]
         while ins and ins[-1] is None:  # trailing optional inputs
             ins.pop()
         out = OPS[op](a, *ins)
