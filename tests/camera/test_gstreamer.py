@@ -161,3 +161,23 @@ def test_edge_run_on_a_gstreamer_pipeline(gst_venv, tiny_onnx, tmp_path):
     row = json.loads((tmp_path / "run.json").read_text())["results"][0]
     assert row["frames"]["captured"] == 30 and row["frames"]["output"] == 30 and row["live"] is True
     assert row["input_queue_size"] == 1  # a live source's input queue holds the freshest frame only
+
+
+def test_rtsp_decode_chain_takes_any_rtp_codec(system_gst):
+    """Everything after rtspsrc in edge's RTSP pipeline (parsebin, decoder, conversion, appsink) on a real RTP
+    stream: RTP/JPEG here (H.264/H.265 encoders are not in gstreamer1.0-plugins-base/good), which the old
+    rtph264depay ! h264parse chain could not negotiate. parsebin picks the depayloader for the caps."""
+    res = run_system("""
+        import json, cv2
+        from edge.camera.sources import rtsp_pipeline
+        pipe = rtsp_pipeline("rtsp://192.0.2.1/cam", decoder="decodebin")
+        tail = pipe[pipe.index("! parsebin"):].replace("appsink drop=true max-buffers=1 sync=false", "appsink")
+        rtp = "videotestsrc num-buffers=10 ! video/x-raw,format=I420,width=64,height=48 ! jpegenc ! rtpjpegpay "
+        cap = cv2.VideoCapture(rtp + tail, cv2.CAP_GSTREAMER)
+        n = 0
+        while cap.read()[0]:
+            n += 1
+        print(json.dumps({"opened": cap.isOpened(), "frames": n}))
+    """)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert json.loads(res.stdout.strip().splitlines()[-1])["frames"] == 10
