@@ -62,6 +62,18 @@ def lazy_import(name: str, feature: str | None = None, install: str | None = Non
     return LazyModule(name, feature, install)
 
 
+def require(*names: str, feature: str) -> None:
+    """Raise DependencyError naming ``feature`` and the install step when a module of ``names`` is missing.
+
+    For code paths where a library imports the dependency itself (torch.onnx.export imports onnxscript), so that
+    the user sees the missing extra instead of that library's error wrapped in another one.
+    """
+    for name in names:
+        if not has_module(name):
+            raise DependencyError(f"{feature} needs the module '{name}', which is not installed. Install it: "
+                                  f"{_INSTALL_HINTS.get(name.split('.')[0], f'pip install {name}')}")
+
+
 def has_module(name: str) -> bool:
     """True when ``name`` can be imported (without importing it)."""
     import importlib.util

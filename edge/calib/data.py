@@ -204,6 +204,9 @@ def _fashion(split: str, limit: int | None) -> FrameSet:
 
 
 def _skimage(limit: int | None) -> FrameSet:
+    from edge._lazy import require
+
+    require("skimage", feature="the skimage calibration images")  # not silently an empty set below
     data = lazy_import("skimage.data", feature="skimage calibration images")
     frames = []
     for name in SKIMAGE_COLOR:

@@ -35,7 +35,12 @@ def session(path: str | os.PathLike | bytes, threads: int | None = None, literal
         so.intra_op_num_threads = threads
     so.log_severity_level = 3
     src: str | bytes = str(path) if not isinstance(path, bytes) else path
-    model = onnx.load_from_string(src) if isinstance(src, bytes) else onnx.load(src)
+    if isinstance(src, bytes):
+        model = onnx.load_from_string(src)
+    else:
+        from edge.export import load_onnx
+
+        model = load_onnx(src, check=False)  # a missing, truncated or corrupt file: one clear error
     if literal_qdq is None:
         literal_qdq = any(n.op_type == "QuantizeLinear" for n in model.graph.node)
     if literal_qdq:

@@ -134,7 +134,9 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
         raise InputError(f"ONNX model {onnx_in} does not exist")
     if method in ("entropy", "percentile"):
         check_one_size(recipe, frames, method)
-    model = onnx.load(str(onnx_in))
+    from edge.export import load_onnx
+
+    model = load_onnx(onnx_in, check=False)  # a missing, truncated or corrupt file: one clear error
     plugins = [n.name or n.op_type for n in model.graph.node if n.domain == PLUGIN_DOMAIN]
     calib_sha = frames.sha256()
     sym = "sym" if cfg["symmetric_act"] else "asym"

@@ -35,11 +35,9 @@ class DemoContext:
 
 def header() -> dict:
     """What the report opens with: edge's version and the kernels this install runs."""
-    from edge.native import find_library, REF_LIBRARY
+    from edge.native import kernel_info
 
-    path, _ = find_library(REF_LIBRARY)
-    summary = f"native CPU kernels from {path}" if path else "native CPU kernels not built: PyTorch fallback (slow)"
-    return {"edge_version": __version__, "kernels": {"summary": summary}}
+    return {"edge_version": __version__, "kernels": kernel_info()}
 
 
 def run_demo(out: Path, quick: bool = False, only: Sequence[str] = (), echo: Callable[[str], None] = print) -> dict:

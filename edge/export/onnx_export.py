@@ -104,6 +104,9 @@ def _export(model, args, dynamic_shapes, table, opset, input_names, output_names
 
     import torch
 
+    from edge._lazy import require
+
+    require("onnx", "onnxscript", feature="ONNX export (torch.onnx.export with dynamo=True)")
     # torch.onnx warns once per export that torchvision's ops are not registered; edge never uses them
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     try:
