@@ -7,7 +7,10 @@ file. Exit code: 0 when nothing FAILs, 1 when a check or step FAILs, 2 on bad ar
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -48,17 +51,18 @@ def doctor(ctx, as_json: bool, full: bool, report_path: Path | None, steps: str 
     if (report_path or steps) and not full:
         raise InputError("--report and --steps go with --full. Fix: add --full")
     host = Host(root)
-    checks = run_checks(host)
     results, path = None, None
-    if full:
-        from edge.doctor.full import run_full
+    with _stdout_to_stderr(as_json):  # native libraries (TensorRT's logger) may print on fd 1
+        checks = run_checks(host)
+        if full:
+            from edge.doctor.full import run_full
 
-        only = [s.strip() for s in steps.split(",") if s.strip()] if steps else None
-        try:
-            doc, path = run_full(checks, host, report_path, only, build_dir=build_dir)
-        except OSError as e:  # the report's folder is not writable, a disk is full
-            raise InputError(f"cannot write the --full report: {e}. Fix: give --report a writable path") from e
-        results = doc["steps"]
+            only = [s.strip() for s in steps.split(",") if s.strip()] if steps else None
+            try:
+                doc, path = run_full(checks, host, report_path, only, build_dir=build_dir)
+            except OSError as e:  # the report's folder is not writable, a disk is full
+                raise InputError(f"cannot write the --full report: {e}. Fix: give --report a writable path") from e
+            results = doc["steps"]
     if as_json:
         doc = report(checks, host, results)
         if path is not None:
@@ -72,6 +76,24 @@ def doctor(ctx, as_json: bool, full: bool, report_path: Path | None, steps: str 
             click.echo(_steps_text(results))
             click.echo(f"report written to {path}")
     ctx.exit(exit_code(checks, results or []))
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(active: bool):
+    """While active, whatever writes to file descriptor 1 (Python or a C library) goes to stderr, so that
+    ``--json`` output stays one JSON document."""
+    if not active:
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _steps_text(results: list[dict]) -> str:

@@ -417,3 +417,18 @@ def test_venv_that_hides_jetpack_packages_is_named(tmp_path, monkeypatch):
     assert "--system-site-packages" in line.fix
     (venv / "pyvenv.cfg").write_text("include-system-site-packages = true\n")
     assert by_name(run_checks(Host(orin_nano_tree(tmp_path / "b"), commands={}), only=["Python"]))["Python"].status == OK
+
+
+def test_json_stays_one_document_when_a_library_prints(monkeypatch, capfd):
+    import os
+
+    import edge.doctor as doc
+
+    def noisy(host):
+        os.write(1, b"[TRT] [W] a native library writing to stdout\n")  # as C code would, below sys.stdout
+        return Check("module", OK, "x")
+
+    monkeypatch.setattr(doc, "PROBES", [("module", noisy)])
+    assert main(["doctor", "--json"]) == 0
+    out, err = capfd.readouterr()
+    assert json.loads(out)["checks"][0]["value"] == "x" and "[TRT] [W] a native library" in err
