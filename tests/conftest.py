@@ -33,23 +33,22 @@ def trt_status() -> str | None:
 
 @functools.lru_cache(None)
 def gpu_status() -> str | None:
-    """None when a CUDA device is usable, else the reason."""
-    try:
-        from cuda.bindings import runtime as cudart
-    except Exception:
+    """None when a CUDA device is usable, else the real reason and its fix (edge.runtime.cuda_memory.gpu_status).
+
+    Without cuda-python (a CUDA build of torch is then the only way to the device) torch is asked instead."""
+    import importlib.util
+
+    if importlib.util.find_spec("cuda") is None:
         try:
             import torch
 
             return None if torch.cuda.is_available() else "no CUDA device (torch.cuda.is_available() is False)"
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001
             return f"no CUDA device ({e})"
-    try:
-        err, count = cudart.cudaGetDeviceCount()
-    except Exception as e:
-        return f"no CUDA device (cudaGetDeviceCount raised {e})"
-    if int(err) != 0 or count < 1:
-        return f"no CUDA device (cudaGetDeviceCount: {err}, count {count}); no GPU/driver on this machine"
-    return None
+    from edge.runtime.cuda_memory import gpu_status as status
+
+    st = status()
+    return None if st.usable else f"{st.reason}. Fix: {st.fix}"
 
 
 def pytest_collection_modifyitems(config, items):
