@@ -142,8 +142,14 @@ def gst_venv(system_gst, tmp_path_factory) -> Path:
     (venv / "keep.txt").write_text(f"numpy=={numpy}\n")
     torch = os.environ.get("TORCH_SPEC") or "torch==2.13.0"
     pkgs = [torch, "onnxruntime", "onnx", "click>=8.1", "tqdm", "psutil", "pyyaml"]
-    res = subprocess.run([str(py), "-m", "pip", "install", "-q", "-c", str(venv / "keep.txt"), *pkgs],
-                         capture_output=True, text=True, timeout=900, check=False)
+    pip = [str(py), "-m", "pip", "install", "-q", "-c", str(venv / "keep.txt")]
+    plan = subprocess.run([*pip, "--dry-run", "--report", "-", *pkgs], capture_output=True, text=True, timeout=600,
+                          check=False)
+    names = [i["metadata"]["name"] for i in json.loads(plan.stdout or "{}").get("install", [])]
+    if plan.returncode != 0 or any(n.startswith("nvidia-") for n in names):
+        pytest.skip(f"{torch} would come with CUDA packages {[n for n in names if n.startswith('nvidia-')]} or not "
+                    f"resolve ({plan.stderr.strip().splitlines()[-1:]}): put the CPU wheel in pip's find-links")
+    res = subprocess.run([*pip, *pkgs], capture_output=True, text=True, timeout=900, check=False)
     if res.returncode != 0:
         pytest.skip(f"could not install {torch} and onnxruntime into the system-Python venv (PyPI unreachable?): "
                     f"{res.stderr.strip().splitlines()[-1:]}")
