@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("onnxruntime")
 
-from edge.cli.main import main  # noqa: E402
+from edge.cli.main import main
 
 
 def test_quantize_qat_cli_gated(fashion, tmp_path, capsys):
