@@ -222,6 +222,24 @@ class Matcher(nn.Module):
         return disp
 
 
+class SideBySide(nn.Module):
+    """``(B, 1, H, 2W)`` side-by-side gray frame (left | right) -> ``matcher(left, right)`` ``(B, 1, H, W)``."""
+
+    def __init__(self, matcher: nn.Module):
+        super().__init__()
+        self.matcher = matcher
+
+    @property
+    def last_times(self) -> dict:
+        return getattr(self.matcher, "last_times", {})
+
+    def forward(self, frame: torch.Tensor) -> torch.Tensor:
+        if frame.dim() != 4 or frame.shape[-1] % 2:
+            raise InputError(f"a side-by-side frame must be (B, 1, H, 2W) with an even width, got {tuple(frame.shape)}")
+        half = frame.shape[-1] // 2
+        return self.matcher(frame[..., :half], frame[..., half:])
+
+
 def _check_pair(left, right) -> None:
     for name, x in (("left", left), ("right", right)):
         if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 1 or not x.is_floating_point():

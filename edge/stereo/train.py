@@ -23,7 +23,7 @@ from edge.stereo.model import FEATURES, PATCH, descriptor, normalise
 
 @dataclass
 class TrainConfig:
-    steps: int = 1000
+    steps: int = 2500
     batch: int = 128
     lr: float = 2e-3
     margin: float = 0.2
@@ -33,7 +33,7 @@ class TrainConfig:
     scales: tuple = (0.33, 0.5, 1.0)
     brightness: float = 0.1
     contrast: float = 0.2
-    width: int = 32
+    width: int = 16
     features: int = FEATURES
     seed: int = 0
 
