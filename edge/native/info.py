@@ -21,14 +21,13 @@ def kernel_info() -> dict[str, Any]:
     from edge.errors import EdgeError
     from edge.native import sample_interp_cpu as fast
     from edge.native._lib import origin_of
-    from edge.ops.sample_interp import sample_interp_backend
 
     path = fast.library_path()
     reason, fix = fast.short_reason(), fast.SLOW_PATH_FIX
     kernel = "torch"
     if path is not None:
         try:
-            kernel = sample_interp_backend()
+            kernel = "torch" if fast.requested_backend() == "torch" else "native"
         except EdgeError as e:  # a bad EDGE_SAMPLE_INTERP_BACKEND value
             reason = str(e).splitlines()[0]
         if kernel != "native" and reason is None:

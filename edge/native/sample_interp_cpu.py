@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import os
 import weakref
 
 import torch
@@ -84,6 +85,21 @@ def _lib(warn: bool = True) -> ctypes.CDLL | None:
         logging.getLogger("edge.native").warning(
             "edge: sample-interp runs the slow PyTorch kernel: %s. Fix: %s", short_reason(), SLOW_PATH_FIX)
     return _state["lib"]
+
+
+#: CPU kernels of torch.ops.edge.sample_interp; None (or "auto") picks "native" when it is built and applies,
+#: else "torch". The environment variable ``BACKEND_ENV`` overrides the automatic choice.
+BACKENDS = ("native", "torch")
+BACKEND_ENV = "EDGE_SAMPLE_INTERP_BACKEND"
+
+
+def requested_backend(backend: str | None = None) -> str:
+    """``backend``, else ``$EDGE_SAMPLE_INTERP_BACKEND``, else "auto"; an unknown name is an InputError."""
+    choice = backend or os.environ.get(BACKEND_ENV) or "auto"
+    if choice not in BACKENDS and choice != "auto":
+        raise InputError(f"sample_interp: backend must be one of {', '.join(BACKENDS)} or auto, got {choice!r} "
+                         f"(from the argument or {BACKEND_ENV})")
+    return choice
 
 
 def short_reason() -> str | None:

@@ -1,7 +1,7 @@
 """``edge::multipool_unwarp``: batch-stacked multi-stride output -> dense map, as one custom op.
 
 The op is the EdgeMultiPoolUnwarp plugin of ``plugins/multipool_unwarp/README.md`` (SPEC §1 step 5):
-a pure gather. In PyTorch its reference is :func:`edge.dense.layers.unwarp` (reshape + permute)
+a pure gather. In PyTorch its reference is :func:`unwarp` below (reshape + permute)
 followed by a crop; its fake implementation gives the output shape for symbolic (dynamic) sizes, so
 ``torch.export`` and the ONNX exporter see one opaque node that they turn into one plugin node
 (or into standard reshape/transpose ops in portable mode, see :mod:`edge.export.multipool_unwarp`).
@@ -17,6 +17,60 @@ import torch
 from edge.errors import InputError
 
 OP_NAME = "edge::multipool_unwarp"
+
+# TensorRT's maximum tensor rank: a single-permute unwarp needs rank 2n + 4 for n strided layers.
+TRT_MAX_RANK = 8
+
+
+def space_to_batch(y: torch.Tensor, sy: int, sx: int) -> torch.Tensor:
+    """``(B, C, H1, W1) -> (sy*sx*B, C, H1//sy, W1//sx)``: shift ``(i, j)`` goes to batch block ``i*sx+j``."""
+    b, c, h1, w1 = y.shape
+    h, w = h1 // sy, w1 // sx
+    y = y[:, :, : h * sy, : w * sx]
+    y = y.reshape(b, c, h, sy, w, sx).permute(3, 5, 0, 1, 2, 4)
+    return y.reshape(sy * sx * b, c, h, w)
+
+
+def unwarp(x: torch.Tensor, strides: tuple[tuple[int, int], ...]) -> torch.Tensor:
+    """Batch-stacked multi-stride output -> dense map (SPEC §1 step 5).
+
+    Args:
+        x (Tensor[M*B, k, h, w]): output of the last layer, ``M = prod(sy*sx)``; the batch is laid out
+            as ``(yn, xn, ..., y1, x1, B)``, the last strided layer's shifts most significant.
+        strides: ``((sy1, sx1), ..., (syn, sxn))`` of the strided layers, first layer first.
+
+    Returns:
+        Tensor[B, k, h*Sy, w*Sx] with ``Sy = prod(sy)``, ``Sx = prod(sx)``.
+
+    One permute when its rank fits TensorRT's limit of 8 (at most two strided layers), otherwise the
+    equivalent chain of rank-6 permutes, one per strided layer, last layer first.
+    """
+    strides = tuple((int(a), int(b)) for a, b in strides if a * b > 1)
+    n = len(strides)
+    if n == 0:
+        return x
+    m = 1
+    for sy, sx in strides:
+        m *= sy * sx
+    mb, k, h, w = x.shape
+    b = mb // m
+    if 2 * n + 4 <= TRT_MAX_RANK:
+        digits = [d for sy, sx in reversed(strides) for d in (sy, sx)]  # yn, xn, ..., y1, x1
+        x = x.reshape(*digits, b, k, h, w)
+        ys = list(range(0, 2 * n, 2))
+        xs = list(range(1, 2 * n, 2))
+        x = x.permute(2 * n, 2 * n + 1, 2 * n + 2, *ys, 2 * n + 3, *xs)
+        sy_tot = 1
+        sx_tot = 1
+        for sy, sx in strides:
+            sy_tot *= sy
+            sx_tot *= sx
+        return x.reshape(b, k, h * sy_tot, w * sx_tot)
+    for sy, sx in reversed(strides):
+        rest = x.shape[0] // (sy * sx)
+        h, w = x.shape[-2], x.shape[-1]
+        x = x.reshape(sy, sx, rest, k, h, w).permute(2, 3, 4, 0, 5, 1).reshape(rest, k, h * sy, w * sx)
+    return x
 
 
 def _digits(strides_y: Sequence[int], strides_x: Sequence[int]) -> tuple[int, int, int]:
@@ -40,8 +94,6 @@ def _multipool_unwarp(
     x: torch.Tensor, strides_y: list[int], strides_x: list[int], batch: int, out_h: int, out_w: int
 ) -> torch.Tensor:
     """Reference implementation: ``unwarp`` (reshape + one permute) then crop; always a fresh tensor."""
-    from edge.dense.layers import unwarp
-
     y = unwarp(x, tuple(zip(strides_y, strides_x)))
     if out_h > 0 or out_w > 0:
         y = y[:, :, : out_h if out_h > 0 else y.shape[2], : out_w if out_w > 0 else y.shape[3]]
@@ -64,8 +116,6 @@ def _multipool_unwarp_fake(x, strides_y, strides_x, batch, out_h, out_w):
 
 def _inverse(grad: torch.Tensor, strides_y, strides_x, n: int, h: int, w: int) -> torch.Tensor:
     """Adjoint of the gather: scatter ``grad (B, C, Ho, Wo)`` back to the input layout ``(N, C, h, w)``."""
-    from edge.dense.layers import space_to_batch
-
     b, c = grad.shape[0], grad.shape[1]
     _, sy, sx = _digits(strides_y, strides_x)
     full = grad.new_zeros((b, c, h * sy, w * sx))

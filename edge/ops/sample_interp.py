@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 from collections.abc import Sequence
 
 import torch
@@ -44,6 +43,7 @@ from torch import Tensor
 from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 from edge.errors import InputError, PluginError
+from edge.native.sample_interp_cpu import BACKENDS  # the op's CPU kernels: "native" and "torch"
 
 __all__ = [
     "ACTIVATIONS",
@@ -74,9 +74,6 @@ SCATTER_FULL_BELOW = 0.5
 # layout conversion then costs less than the strided column gather).
 GATHER_NHWC_ABOVE = 5
 ACTIVATIONS = {0: "none", 1: "relu", 2: "relu6"}
-#: CPU kernels of the op; None (or "auto") picks "native" when it is built and applies, else "torch".
-#: The environment variable EDGE_SAMPLE_INTERP_BACKEND overrides the automatic choice.
-BACKENDS = ("native", "torch")
 
 
 def _act(y: Tensor, activation: int) -> Tensor:
@@ -262,12 +259,11 @@ def sample_interp_backend(x: Tensor | None = None, weight: Tensor | None = None,
     :func:`rbf_interpolate` on the dense convolution); the "torch" one stays differentiable when called
     directly.
     """
-    choice = backend or os.environ.get("EDGE_SAMPLE_INTERP_BACKEND") or "auto"
+    from edge.native import sample_interp_cpu as native
+
+    choice = native.requested_backend(backend)
     if choice == "torch":
         return "torch"
-    if choice != "native" and choice != "auto":
-        raise InputError(f"sample_interp: backend must be one of {', '.join(BACKENDS)} or auto, got {choice!r}")
-    from edge.native import sample_interp_cpu as native
 
     fits = ((x is None or (x.dtype == torch.float32 and x.is_cpu))
             and (weight is None or (weight.dtype == torch.float32 and weight.is_cpu)))
