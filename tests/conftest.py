@@ -72,7 +72,7 @@ def _seed():
 
 
 # ------------------------------------------------------------------------------------------------------------
-# Every ONNX file the test suite exports, for the static TensorRT check (edge.check). Tests write their files
+# Every ONNX file the test suite exports, for the static TensorRT check (edge.export.check). Tests write their files
 # under pytest's session temporary directory; ``exported_onnx`` lists the ones edge made for TensorRT, and
 # tests marked ``after_exports`` are moved to the end of the run so that they see the files of every test.
 # ------------------------------------------------------------------------------------------------------------

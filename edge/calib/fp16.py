@@ -105,8 +105,8 @@ def _check_valid(model, onnx_in: Path) -> None:
 
 
 def _trt_check(path) -> None:
-    """The static TensorRT parser check (edge.check) on the written file: warnings printed, errors raised."""
-    from edge.check import enforce
+    """The static TensorRT parser check (edge.export.check) on the written file: warnings printed, errors raised."""
+    from edge.export.check import enforce
 
     enforce(path, stage="edge quantize --fp16")
 

@@ -175,8 +175,8 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
     qmodel = _detach_plugin_functions(qmodel)
     unshare_plugin_inputs(qmodel)
     _stamp(qmodel, recipe, method, scheme, calib_sha, excluded)
-    if cfg["for_tensorrt"]:  # the static TensorRT parser check (edge.check): errors raise, nothing is written
-        from edge.check import enforce
+    if cfg["for_tensorrt"]:  # the static TensorRT parser check (edge.export.check): errors raise, nothing is written
+        from edge.export.check import enforce
 
         enforce(qmodel, stage="edge quantize", name=str(onnx_out))
     with atomic_path(onnx_out, suffix=".onnx") as tmp_out:

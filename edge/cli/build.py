@@ -101,7 +101,7 @@ def precheck(onnx_path: Path) -> None:
     The check targets the installed TensorRT release when its package metadata names one (else 10.3 and
     10.13, or ``EDGE_TRT_RELEASES``); errors raise a one-line TrtCompatError, warnings are printed.
     """
-    from edge.check import enforce, normalize_release
+    from edge.export.check import enforce, normalize_release
     from edge.errors import InputError
     from edge.export import load_onnx
 

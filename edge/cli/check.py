@@ -19,7 +19,7 @@ import click
 def check(onnx_paths, releases, as_json, strict):
     """Check ONNX_PATHS against the TensorRT ONNX parser's rules (op support, types, attributes, ranks, Q/DQ,
     plugin nodes, opset/IR). Exit 0: no errors; 1: errors (or warnings with --strict)."""
-    from edge.check import check as run
+    from edge.export.check import check as run
 
     reports = [run(p, releases) for p in onnx_paths]
     if as_json:

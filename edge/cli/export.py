@@ -85,7 +85,7 @@ def _example_inputs(net, shapes: tuple[str, ...]):
 )
 def export(model, output, plugins, dynamic, opset, simplify, input_shapes, patch_size, verify, releases):
     """Export MODEL ('module:factory', 'file.py:factory', a torch.save-d module e.g. a DenseNet) to ONNX."""
-    from edge.check import parse_releases, releases_from_env
+    from edge.export.check import parse_releases, releases_from_env
     from edge.export import to_onnx
 
     targets = parse_releases(releases) if releases else releases_from_env()
@@ -108,7 +108,7 @@ def export(model, output, plugins, dynamic, opset, simplify, input_shapes, patch
 
 def check_opset(opset: int | None, releases) -> None:
     """Refuse an opset outside what every targeted TensorRT release documents (10.3: 9-20), before exporting."""
-    from edge.check import supported_opset
+    from edge.export.check import supported_opset
     from edge.errors import InputError
 
     if opset is None:

@@ -236,7 +236,7 @@ def to_onnx(
         simplify: run onnxslim (default False); plugin nodes are kept.
         input_names, output_names: graph input/output names (default "input"/"output", numbered if several).
         source, form: provenance stored in ``metadata_props`` (default: the model class and its form).
-        trt_check: run the static TensorRT parser check (:mod:`edge.check`) before writing: True for the
+        trt_check: run the static TensorRT parser check (:mod:`edge.export.check`) before writing: True for the
             default releases (10.3 and 10.13, or ``EDGE_TRT_RELEASES``), a string such as "10.13" for others,
             False to skip (a file not meant for TensorRT). Errors raise and nothing is written.
 
@@ -280,7 +280,7 @@ def to_onnx(
     _stamp(proto, source or type(model).__name__, form or _form_of(model), bool(plugins), opset)
     check_model(proto)
     if trt_check:
-        from edge.check import enforce
+        from edge.export.check import enforce
 
         enforce(proto, None if trt_check is True else trt_check, stage="edge export", name=str(path))
     with atomic_path(path) as tmp:

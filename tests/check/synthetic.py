@@ -1,4 +1,4 @@
-"""Synthetic ONNX models, one per rule of edge.check, each breaking exactly that rule (built with onnx.helper,
+"""Synthetic ONNX models, one per rule of edge.export.check, each breaking exactly that rule (built with onnx.helper,
 so they are not "edge" files and the coverage test of edge's own exports leaves them out)."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from edge.check import check
+from edge.export.check import check
 
 
 @pytest.mark.after_exports

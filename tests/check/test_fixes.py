@@ -12,7 +12,7 @@ import torch
 from click.testing import CliRunner
 from synthetic import qdq_conv, save
 
-from edge.check import check
+from edge.export.check import check
 from edge.cli.main import cli
 from edge.forms import SampleInterpBlock, to_sample_interp
 from edge.forms.sample_interp import grid_prior
@@ -149,7 +149,7 @@ def test_build_refuses_cpu_u8(si_files, tmp_path):
 def test_build_refuses_a_file_tensorrt_rejects(tmp_path):
     from synthetic import scatter_nd
 
-    from edge.check import TrtCompatError
+    from edge.export.check import TrtCompatError
 
     res = CliRunner().invoke(cli, ["build", save(scatter_nd("none"), tmp_path / "s.onnx")], standalone_mode=False)
     assert isinstance(res.exception, TrtCompatError) and "ScatterND" in str(res.exception)

@@ -1,4 +1,4 @@
-"""Each rule of edge.check fires on a synthetic file that breaks it (and only for the releases whose table
+"""Each rule of edge.export.check fires on a synthetic file that breaks it (and only for the releases whose table
 says so); clean files pass; every table entry cites its source."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import json
 import pytest
 from synthetic import CASES, clean_models, qdq_conv, scatter_nd
 
-from edge.check import RELEASES, RULES, check, normalize_release, parse_releases
-from edge.check.rules import TABLES, table
+from edge.export.check import RELEASES, RULES, check, normalize_release, parse_releases
+from edge.export.check.rules import TABLES, table
 
 
 def test_every_rule_has_a_synthetic_case():
@@ -79,7 +79,7 @@ def test_check_imports_no_tensorrt():
     import subprocess
     import sys
 
-    code = ("import sys, edge.check, edge.cli.check; from synthetic import relu; edge.check.check(relu()); "
+    code = ("import sys, edge.export.check, edge.cli.check; from synthetic import relu; edge.export.check.check(relu()); "
             "assert 'tensorrt' not in sys.modules")
     import pathlib
 

@@ -1,4 +1,4 @@
-"""Q/DQ and plugin-node rules of the TensorRT compatibility check (limits from :mod:`edge.check.rules`).
+"""Q/DQ and plugin-node rules of the TensorRT compatibility check (limits from :mod:`edge.export.check.rules`).
 
 Q/DQ follows ``QuantDequantLinearHelper`` of onnx-tensorrt's ``onnxOpImporters.cpp``: INT8/FP8/INT4 only,
 zero points all zero, constant positive scales, per-channel scales only on weights (KCRS, K = output
@@ -7,9 +7,9 @@ channels). Plugin nodes follow ``FallbackPluginImporter``/``loadFields`` and ``M
 
 from __future__ import annotations
 
-from edge.check.checks import _f
-from edge.check.graph import DEFAULT_DOMAINS, TYPE_NAMES, GraphInfo, attr
-from edge.check.rules import table
+from edge.export.check.checks import _f
+from edge.export.check.graph import DEFAULT_DOMAINS, TYPE_NAMES, GraphInfo, attr
+from edge.export.check.rules import table
 
 QDQ = ("QuantizeLinear", "DequantizeLinear")
 CPU_U8_FIX = "quantize for TensorRT with `edge quantize --scheme trt` (cpu-u8 files are for ONNX Runtime on a CPU)"

@@ -1,4 +1,4 @@
-"""``edge.check``: a static check of an ONNX file against the TensorRT ONNX parser's rules, without TensorRT.
+"""``edge.export.check``: a static check of an ONNX file against the TensorRT ONNX parser's rules, without TensorRT.
 
 The rules are data per TensorRT release (``tables/trt-<release>.json``; 10.3 for JetPack 6, 10.13 for
 JetPack 7, 11 for 11.x), each entry citing the parser source or changelog it was read from. The check
@@ -8,7 +8,7 @@ would reject the file. ``edge export``, ``edge quantize`` and ``edge build`` run
 
 Example::
 
-    from edge.check import check
+    from edge.export.check import check
     report = check("model.onnx", ["10.3", "10.13"])
     print(report.text()); report.ok  # False when any rule of any release is broken
 """
@@ -20,10 +20,10 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from edge.check.checks import Finding, check_local_functions, check_model_level, check_ops
-from edge.check.graph import GraphInfo
-from edge.check.qdq_plugins import check_plugins, check_qdq
-from edge.check.rules import (
+from edge.export.check.checks import Finding, check_local_functions, check_model_level, check_ops
+from edge.export.check.graph import GraphInfo
+from edge.export.check.qdq_plugins import check_plugins, check_qdq
+from edge.export.check.rules import (
     DEFAULT_RELEASES,
     RELEASES,
     RULES,

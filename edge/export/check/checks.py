@@ -1,12 +1,12 @@
 """The rules of the TensorRT compatibility check, one function per rule group, limits read from the table of
-each release (:mod:`edge.check.rules`). Each yields :class:`Finding` objects; nothing here imports TensorRT."""
+each release (:mod:`edge.export.check.rules`). Each yields :class:`Finding` objects; nothing here imports TensorRT."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from edge.check.graph import DEFAULT_DOMAINS, TYPE_NAMES, GraphInfo, attr
-from edge.check.rules import RULES, table
+from edge.export.check.graph import DEFAULT_DOMAINS, TYPE_NAMES, GraphInfo, attr
+from edge.export.check.rules import RULES, table
 
 
 @dataclass(frozen=True)

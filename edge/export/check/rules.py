@@ -4,7 +4,7 @@
 the source it was read from (onnx/onnx-tensorrt ``docs/operators.md``, ``onnxOpImporters.cpp`` and
 ``ModelImporter.cpp`` at the release's tag, NVIDIA/TensorRT ``CHANGELOG.md``); docs/TRT_COMPAT.md explains
 how each table was derived. :data:`RULES` names every rule the check applies, its severity and what it
-checks; the functions in :mod:`edge.check.checks` read their limits from the table of each release.
+checks; the functions in :mod:`edge.export.check.checks` read their limits from the table of each release.
 """
 
 from __future__ import annotations
