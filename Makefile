@@ -20,7 +20,7 @@ install:
 install-test: install
 	$(PIP) install -q -e ".[all,test]"
 
-# Offline data of ../shared/DATA.md that tests use (Debian packages; skipped with a message when not root)
+# Offline data of docs/DATA.md that tests use (Debian packages; skipped with a message when not root)
 data:
 	bash scripts/install_data.sh
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the offline datasets the tests use (see shared/DATA.md). Idempotent.
+# Installs the offline datasets the tests use (see docs/DATA.md). Idempotent.
 #   - Fashion-MNIST from Debian (dataset-fashion-mnist) -> /usr/share/datasets/fashion-mnist
 #   - OpenCV's sample data (vtest.avi, aloe, graffiti, ...) from Debian's opencv-doc, only its data
 #     folder, extracted into ${EDGE_DATA_DIR:-data}/opencv

@@ -18,7 +18,7 @@ wall-clock budgets), on ``--threads`` threads (default 1), so results are reprod
    ``--tau-end`` over their steps; ``--si-hard-epochs`` adds a phase trained on the inference masks
    (``p >= 0.5``, straight-through gradient), so weights and BN statistics fit the masks that will run.
 FLOPs are counted by ``torch.utils.flop_counter`` on real test images; for sample-interp that is what the
-sparse kernel executes at the measured hard-mask density (SPEC §4), not the dense count.
+sparse kernel executes at the measured hard-mask density (docs/METHODS.md §4), not the dense count.
 """
 
 from __future__ import annotations

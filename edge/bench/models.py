@@ -26,7 +26,7 @@ def basenet_patch() -> torch.nn.Module:
 
 
 class PatchBased(torch.nn.Module):
-    """The fair patch-based baseline of SPEC §1 as a module: every pixel's zero-padded patch through the
+    """The fair patch-based baseline of METHODS §1 as a module: every pixel's zero-padded patch through the
     patch net, patches extracted and evaluated in large batches (edge.dense.PatchRunner).
     ``(B, 1, H, W) -> (B, K, H, W)``, the same numbers as the dense form."""
 

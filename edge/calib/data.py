@@ -1,5 +1,5 @@
 """Calibration and evaluation sets: frames from image folders, video files, .npz archives and the
-offline datasets of shared/DATA.md, turned into model feeds by a Recipe.
+offline datasets of docs/DATA.md, turned into model feeds by a Recipe.
 
 A *source spec* is a string:
     path/to/folder            every image file in it (sorted)

@@ -15,7 +15,7 @@ Why onnxruntime and not NVIDIA ModelOpt: ModelOpt installs only in its own envir
 onnxruntime-gpu and cupy and downgrades onnx), converts the rest to FP16 by default, and fails on models
 with TensorRT plugin nodes when TensorRT is absent; onnxruntime's QDQ quantizer configured as above
 gives the same symmetric per-channel Q/DQ TensorRT consumes and runs on plugin models with the
-model-local ONNX functions attached during calibration (shared/TARGETS.md).
+model-local ONNX functions attached during calibration (docs/TENSORRT.md, "Plugin nodes on a CPU").
 
 Calibration ranges are cached (``ranges.json`` beside the output or ``cache_path``) so that re-quantizing
 with a different ``nodes_to_exclude`` list (the accuracy gate does this) costs seconds, not a recalibration.
@@ -245,7 +245,7 @@ def _preprocess(model, out: Path) -> None:
 
 def _attach_plugin_functions(model):
     """Plugin nodes (domain trt.plugins) get model-local ONNX functions so ORT can run them on a CPU
-    (engineer A's edge.export.ort_functions); returns the model to calibrate (a copy when attached)."""
+    (edge.export.ort_functions.attach_plugin_functions); returns the model to calibrate (a copy when attached)."""
     if not any(n.domain == PLUGIN_DOMAIN for n in model.graph.node):
         return model
     if not has_module("edge.export.ort_functions"):

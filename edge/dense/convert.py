@@ -1,4 +1,4 @@
-"""Patch network -> dense network conversion (SPEC §1), automatic for any admissible chain of layers.
+"""Patch network -> dense network conversion (METHODS §1), automatic for any admissible chain of layers.
 
 The patch network is read as a chain of layers, either by flattening ``nn.Sequential`` containers or
 by tracing ``forward`` with torch.fx (the forward must be a plain chain). Each layer is handed to the
@@ -340,12 +340,12 @@ def to_dense(
     tile: tuple[int, int] | None = None,
     max_memory_mb: float | None = None,
 ) -> DenseNet:
-    """Convert a patch network into the equivalent dense network (SPEC §1).
+    """Convert a patch network into the equivalent dense network (docs/METHODS.md §1).
 
     Args:
         patch_net: maps ``(N, C, pH, pW)`` patches to ``(N, k)`` or ``(N, k, 1, 1)``; must be in eval mode
             where it holds BatchNorm or dropout. Not modified.
-        patch_size: ``pH`` or ``(pH, pW)``; even sizes are allowed (SPEC §1 defines the patch position).
+        patch_size: ``pH`` or ``(pH, pW)``; even sizes are allowed (METHODS §1 defines the patch position).
         pad_mode: how the image border is padded: "zeros" (default), "reflect", "replicate", "circular".
         unwarp: "permute" (default) or "op" (the ``edge::multipool_unwarp`` custom op, exported as an
             EdgeMultiPoolUnwarp plugin node).

@@ -18,7 +18,7 @@ class DenseFlops:
 
     @property
     def ideal_speedup(self) -> float:
-        """``FLOPs(Cp) * H * W / FLOPs(CI)`` (SPEC §1, "a fair baseline")."""
+        """``FLOPs(Cp) * H * W / FLOPs(CI)`` (docs/METHODS.md §1, "a fair baseline")."""
         return self.patch_flops * self.height * self.width / self.dense_flops
 
     def as_dict(self) -> dict:

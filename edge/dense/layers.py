@@ -1,4 +1,4 @@
-"""Building blocks of a dense network (SPEC §1): multi-stride layers and the unwarp step.
+"""Building blocks of a dense network (docs/METHODS.md §1): multi-stride layers and the unwarp step.
 
 A layer with stride ``(sy, sx)`` of the patch network becomes :class:`MultiStride`: the same layer at
 stride 1 followed by a space-to-batch rearrangement. This is value-for-value what the article's

@@ -1,4 +1,4 @@
-"""The two reference patch networks of SPEC §1 (random weights from a fixed seed: the dense form's
+"""The two reference patch networks of docs/METHODS.md §1 (random weights from a fixed seed: the dense form's
 exactness and speed do not depend on the weights)."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def random_patch_net(seed: int, max_stride: int = 4, linear_head: bool | None = 
                      in_channels: int | None = None) -> tuple[nn.Sequential, tuple[int, int]]:
     """A seeded random admissible patch network and its patch size ``(pH, pW)``.
 
-    Covers what SPEC §1 admits: convolutions of any kernel and stride (mixed ``sy != sx``), max and
+    Covers what docs/METHODS.md §1 admits: convolutions of any kernel and stride (mixed ``sy != sx``), max and
     average pools with kernel != stride, eval BatchNorm, dropout, activations, and a flatten + Linear
     head. The patch size is derived backwards from the 1x1 output (sometimes with slack that the
     network's floor arithmetic ignores), so odd and even sizes both occur.

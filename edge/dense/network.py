@@ -1,4 +1,4 @@
-"""The dense network: pad once, run the converted layers, unwarp, crop (SPEC §1)."""
+"""The dense network: pad once, run the converted layers, unwarp, crop (docs/METHODS.md §1)."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ class PatchRunner:
         batch_size: patches per call of ``patch_net`` (default 1024).
         pad_mode: as in :func:`edge.dense.to_dense`.
 
-    ``runner(x)`` returns ``(B, k, H, W)`` with ``out[:, :, y, x] = patch_net(P(y, x))`` (SPEC §1).
+    ``runner(x)`` returns ``(B, k, H, W)`` with ``out[:, :, y, x] = patch_net(P(y, x))`` (docs/METHODS.md §1).
     """
 
     def __init__(self, patch_net: nn.Module, patch_size, batch_size: int | None = None,

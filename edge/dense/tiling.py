@@ -1,4 +1,4 @@
-"""Memory-bounded tiled execution of a dense network (SPEC §1 step 6).
+"""Memory-bounded tiled execution of a dense network (docs/METHODS.md §1 step 6).
 
 The image is padded once; each tile of the output, ``th x tw`` with ``th`` a multiple of ``Sy`` (``tw``
 of ``Sx``), reads the padded rows ``[y0, y0 + th + pH - 1)`` (the receptive field overlap) and runs

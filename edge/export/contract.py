@@ -3,7 +3,7 @@
 ``plugins/<op>/README.md`` is the written definition; :data:`PLUGINS` mirrors it and
 ``tests/export/test_contract.py`` checks that the two agree. Every plugin node lives in domain
 ``trt.plugins`` and carries the STRING attributes ``plugin_version`` and ``plugin_namespace`` that the
-TensorRT ONNX parser's fallback plugin importer reads (``../shared/TARGETS.md``).
+TensorRT ONNX parser's fallback plugin importer reads (docs/TENSORRT.md, "Plugin nodes in ONNX").
 
 Registering the plugins as ONNX op schemas (:func:`register_schemas`) lets the dynamo exporter
 record the nodes and makes ``onnx.checker`` verify their attribute names and types.

@@ -18,7 +18,7 @@ from edge.export.graph import ints, scalar_like
 from edge.export.translations import Translation, translations
 
 OP_TYPE = "EdgeSampleInterp"
-EPS = 1e-5  # SPEC §4: N = conv(M, K) + 1e-5
+EPS = 1e-5  # docs/METHODS.md §4: N = conv(M, K) + 1e-5
 
 
 def rbf_values(window: int, lam: float) -> list[float]:

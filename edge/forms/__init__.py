@@ -1,4 +1,4 @@
-"""Efficient forms of a CNN and their converters (SPEC §2-§5).
+"""Efficient forms of a CNN and their converters (docs/METHODS.md §2-§5).
 
 - SPConv (``SPConv3x3``, ``to_spconv``): split channels into representative / redundant parts;
 - CSP (``CrossStage``, ``cspresnet50``, ``cspresnext50``, ``cspdarknet53``, ``to_csp``);

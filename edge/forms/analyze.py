@@ -1,6 +1,6 @@
 """Per-layer cost report (``edge analyze``): FLOPs (``torch.utils.flop_counter``), parameters, memory
-access cost (MAC = input + output + weight elements touched, SPEC §5), output size, totals, and the
-lightweight-design hints of ShuffleNet V2 (seed 002); two models side by side with ratios.
+access cost (MAC = input + output + weight elements touched, docs/METHODS.md §5), output size, totals, and the
+lightweight-design hints of ShuffleNet V2 (Ma et al., ECCV 2018); two models side by side with ratios.
 
 A row is a module that does work of its own: a leaf module, or a module whose FLOPs are not all
 accounted for by its children (e.g. a sample-interp block calling ``torch.ops.edge.sample_interp``,

@@ -1,4 +1,4 @@
-"""CSP stages (CSPNet, Wang et al., CVPRW 2020; SPEC §3), the reference CSP models and ``to_csp``.
+"""CSP stages (CSPNet, Wang et al., CVPRW 2020; docs/METHODS.md §3), the reference CSP models and ``to_csp``.
 
 A :class:`CrossStage` optionally downsamples (3x3 stride-2 conv + BN + act), expands with a 1x1 conv to
 ``E`` channels, splits them in two halves: part 1 goes straight to the end, part 2 runs through the

@@ -5,7 +5,7 @@ Loss per batch (None means default for every knob):
 - soft targets: ``alpha * T^2 * KL(softmax(t / T) || softmax(s / T))`` (T = 4, alpha = 0.9 with labels,
   1.0 without);
 - labels when the data has them: ``(1 - alpha) * cross_entropy(s, y)``; without labels (data
-  distillation, seed 002: unlabelled images labelled by the teacher) the soft targets alone;
+  distillation: unlabelled images labelled by the teacher) the soft targets alone;
 - optional feature matching: ``feature_weight * mean MSE`` between student and teacher outputs of the
   named modules (e.g. ``["layer1", "layer2", "layer3", "layer4"]``, same shapes in every form);
 - the sparsity loss of sample-interp students (:func:`edge.forms.sparsity_loss`, weight 0.05).
@@ -288,7 +288,7 @@ def distill(student: nn.Module, teacher: nn.Module, data: Iterable, epochs: int 
     them away from their all-sampled start). ``tau_end``: the sample-interp Gumbel temperature decays
     geometrically from its current value to ``tau_end`` over the run's steps (None: the form's own
     x0.99998 per step, far too slow for a short fine-tune); ``sparsity_target``: see
-    :func:`edge.forms.sparsity_loss` (None: the SPEC loss). Returns a :class:`DistillResult`.
+    :func:`edge.forms.sparsity_loss` (None: the paper's loss, METHODS §4). Returns a :class:`DistillResult`.
     """
     epochs, lr, temp = epochs or 1, lr or 1e-3, temperature or 4.0
     fw = (1.0 if feature_layers else 0.0) if feature_weight is None else float(feature_weight)

@@ -1,4 +1,4 @@
-"""Sample-interp form (Xie et al., ECCV 2020; SPEC §4): residual blocks whose convolutions run only at
+"""Sample-interp form (Xie et al., ECCV 2020; METHODS §4): residual blocks whose convolutions run only at
 sampled positions, the rest filled by interpolation.
 
 - :class:`MaskHead`: 3x3 conv (1 channel, weights 0, bias 3) on the block input -> probabilities ``p``;
@@ -8,7 +8,7 @@ sampled positions, the rest filled by interpolation.
 - :class:`Interpolation`: RBF (``K = exp(-lam |d|^2)``, learnable ``lam = sigma^2 / 2``, sigma 3),
   or the paper's alternatives ``"learned"`` (absolute value of a learned kernel) and ``"avgpool"``.
 - :class:`SampleInterpBlock`: wraps a ResNet Bottleneck (conv1 own mask; conv2 and conv3 share one, the
-  interpolation after conv2's ReLU as SPEC §4 places it) or BasicBlock (one mask per 3x3 conv), keeping
+  interpolation after conv2's ReLU as METHODS §4 places it) or BasicBlock (one mask per 3x3 conv), keeping
   the original convs and BNs. In eval mode each gated conv (BN folded, ReLU fused) runs through
   ``torch.ops.edge.sample_interp`` (sparse on the CPU; an ``EdgeSampleInterp`` node in ONNX); the
   learned-kernel variant has no op and runs dense with the mask applied.
@@ -49,7 +49,7 @@ _E = 1e-8
 
 
 def gumbel_mask(p: Tensor, temperature: float) -> Tensor:
-    """Relaxed Bernoulli sample of SPEC §4: ``softmax([(log(p+e)+g1)/T, (log(1-p+e)+g2)/T])[0]``."""
+    """Relaxed Bernoulli sample of METHODS §4: ``softmax([(log(p+e)+g1)/T, (log(1-p+e)+g2)/T])[0]``."""
     g1, g2 = (-torch.log(-torch.log(torch.rand_like(p) + _E) + _E) for _ in range(2))
     a = (torch.log(p + _E) + g1) / temperature
     b = (torch.log(1 - p + _E) + g2) / temperature
@@ -81,7 +81,7 @@ class MaskHead(nn.Module):
 
     ``straight_through`` (attribute, default False; :func:`set_mask_training`): in training, use the
     inference mask ``p >= 0.5`` in the forward pass and the gradient of ``p`` in the backward pass
-    (straight-through estimator) instead of the Gumbel relaxation of SPEC §4, so that the network and its
+    (straight-through estimator) instead of the Gumbel relaxation of METHODS §4, so that the network and its
     BN statistics are fitted to the masks it will run with.
     """
 
@@ -333,7 +333,7 @@ def _blocks(model: nn.Module) -> list[SampleInterpBlock]:
 def sparsity_loss(model: nn.Module, weight: float | None = None, target: float | None = None) -> Tensor:
     """``w / N_blocks * sum_blocks(0.25 * mean(p1) + 0.75 * mean(p2))`` over the last forward (w: 0.05).
 
-    ``target`` (None: the SPEC loss above): a density budget; each term becomes ``relu(mean(p) - target)``,
+    ``target`` (None: the paper's loss above): a density budget; each term becomes ``relu(mean(p) - target)``,
     so masks are pushed down only while their mean probability exceeds it.
     """
     blocks = [b for b in _blocks(model) if b.last_p is not None]
@@ -352,7 +352,7 @@ def sparsity_loss(model: nn.Module, weight: float | None = None, target: float |
 
 
 def set_mask_training(model: nn.Module, mode: str) -> int:
-    """Training mode of every mask head of ``model``: ``"gumbel"`` (SPEC §4, the default) or ``"hard"``
+    """Training mode of every mask head of ``model``: ``"gumbel"`` (METHODS §4, the default) or ``"hard"``
     (forward with the inference mask ``p >= 0.5``, straight-through gradient). Returns the count of heads."""
     if mode not in ("gumbel", "hard"):
         raise InputError(f"set_mask_training: mode must be 'gumbel' or 'hard', got {mode!r}")

@@ -1,4 +1,4 @@
-"""SPConv ("Split to Be Slim", Zhang et al., IJCAI 2020; SPEC §2) and the ``to_spconv`` converter.
+"""SPConv ("Split to Be Slim", Zhang et al., IJCAI 2020; docs/METHODS.md §2) and the ``to_spconv`` converter.
 
 :class:`SPConv3x3` splits the input channels: the first ``a = int(alpha * Cin)`` (representative)
 go through a group-wise 3x3 conv (groups = 2) plus a pointwise conv, the rest (redundant) through a
@@ -25,7 +25,7 @@ __all__ = ["SPConv3x3", "calibrate_spconv", "init_from_conv", "spconv_eligible",
 
 
 def spconv_params(cin: int, cout: int, alpha: float) -> int:
-    """The parameter count of SPEC §2 for one SPConv3x3."""
+    """The parameter count of docs/METHODS.md §2 for one SPConv3x3."""
     a = int(alpha * cin)
     return cout * (a // 2) * 9 + cout * a + cout * (cin - a) + cout + 4 * cout
 

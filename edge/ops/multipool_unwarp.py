@@ -1,6 +1,6 @@
 """``edge::multipool_unwarp``: batch-stacked multi-stride output -> dense map, as one custom op.
 
-The op is the EdgeMultiPoolUnwarp plugin of ``plugins/multipool_unwarp/README.md`` (SPEC §1 step 5):
+The op is the EdgeMultiPoolUnwarp plugin of ``plugins/multipool_unwarp/README.md`` (METHODS §1 step 5):
 a pure gather. In PyTorch its reference is :func:`unwarp` below (reshape + permute)
 followed by a crop; its fake implementation gives the output shape for symbolic (dynamic) sizes, so
 ``torch.export`` and the ONNX exporter see one opaque node that they turn into one plugin node
@@ -32,7 +32,7 @@ def space_to_batch(y: torch.Tensor, sy: int, sx: int) -> torch.Tensor:
 
 
 def unwarp(x: torch.Tensor, strides: tuple[tuple[int, int], ...]) -> torch.Tensor:
-    """Batch-stacked multi-stride output -> dense map (SPEC §1 step 5).
+    """Batch-stacked multi-stride output -> dense map (docs/METHODS.md §1 step 5).
 
     Args:
         x (Tensor[M*B, k, h, w]): output of the last layer, ``M = prod(sy*sx)``; the batch is laid out
@@ -155,7 +155,7 @@ def _check_args(x, strides) -> tuple[list[int], list[int]]:
 def multipool_unwarp(
     x: torch.Tensor, strides, batch: int = 0, out_h: int = 0, out_w: int = 0
 ) -> torch.Tensor:
-    """Dense map from the batch-stacked output of a dense body (SPEC §1 step 5, EdgeMultiPoolUnwarp).
+    """Dense map from the batch-stacked output of a dense body (METHODS §1 step 5, EdgeMultiPoolUnwarp).
 
     Args:
         x (Tensor[N, C, h, w]): ``N = B * M``, ``M = prod(sy*sx)``, batch laid out as

@@ -1,5 +1,5 @@
 """``edge::sample_interp``: one gated convolution computed only where a mask samples it, then RBF
-interpolation of the skipped positions (SPEC §4, plugin contract ``EdgeSampleInterp``).
+interpolation of the skipped positions (docs/METHODS.md §4, plugin contract ``EdgeSampleInterp``).
 
 Semantics, per output ``(B, Cout, Ho, Wo)``:
 
@@ -99,7 +99,7 @@ def rbf_kernel(window: int, lam: float | Tensor, dtype=torch.float32, device=Non
 
 
 def rbf_interpolate(f: Tensor, mask: Tensor, kernel: Tensor) -> Tensor:
-    """Dense interpolation of SPEC §4: ``m * f + (1 - m) * conv(f * m, K) / (conv(m, K) + 1e-5)``.
+    """Dense interpolation of docs/METHODS.md §4: ``m * f + (1 - m) * conv(f * m, K) / (conv(m, K) + 1e-5)``.
 
     f (Tensor[B, C, H, W]); mask (Tensor[B, 1, H, W], 0/1 or soft in training);
     kernel (Tensor[k, k]) shared by every channel. Differentiable in f, mask and kernel.

@@ -11,7 +11,7 @@ namespace edge
 namespace sinterp
 {
 
-constexpr float kEps = 1e-5f; //!< the 1e-5 of N = conv2d(M, K) + 1e-5 (SPEC §4)
+constexpr float kEps = 1e-5f; //!< the 1e-5 of N = conv2d(M, K) + 1e-5 (docs/METHODS.md §4)
 
 enum Activation : int32_t
 {

@@ -1,4 +1,4 @@
-"""Brute-force equivalence of the dense form (SPEC §1 faithfulness tests)."""
+"""Brute-force equivalence of the dense form (docs/METHODS.md §1 faithfulness tests)."""
 
 from __future__ import annotations
 

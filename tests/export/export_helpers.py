@@ -14,7 +14,7 @@ MAX_TOTAL_STRIDE = 12  # keeps patches (and the brute-force reference) small
 
 
 def random_patch_net(seed: int) -> tuple[nn.Sequential, tuple[int, int], dict]:
-    """A seeded admissible patch net (SPEC §1), its patch size and what it contains.
+    """A seeded admissible patch net (docs/METHODS.md §1), its patch size and what it contains.
 
     Unpadded convs (some strided), max/avg pools with strides 2/3/4, mixed ``sy != sx``, kernels that
     differ from strides, activations, sometimes eval BatchNorm, sometimes a flatten + Linear head.

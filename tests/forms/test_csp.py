@@ -1,4 +1,4 @@
-"""CSP stages (SPEC §3): split equivalence, builder figures, to_csp."""
+"""CSP stages (docs/METHODS.md §3): split equivalence, builder figures, to_csp."""
 
 from __future__ import annotations
 

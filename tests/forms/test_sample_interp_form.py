@@ -1,4 +1,4 @@
-"""Sample-interp form (SPEC §4): mask heads, grid prior, Gumbel training, conversion, sparse inference."""
+"""Sample-interp form (METHODS §4): mask heads, grid prior, Gumbel training, conversion, sparse inference."""
 
 from __future__ import annotations
 

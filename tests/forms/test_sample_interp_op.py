@@ -1,4 +1,4 @@
-"""edge::sample_interp: SPEC §4 properties, sparse execution == dense masked reference, op registration."""
+"""edge::sample_interp: METHODS §4 properties, sparse execution == dense masked reference, op registration."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SPConv (SPEC §2): independent re-implementation, parameter formula, fusion, ResNet-50 figures."""
+"""SPConv (METHODS §2): independent re-implementation, parameter formula, fusion, ResNet-50 figures."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _randomise_bn(model):
 
 
 def _independent(m: SPConv3x3, x):
-    """SPConv written from SPEC §2 with functional ops only (eval-mode BN)."""
+    """SPConv written from docs/METHODS.md §2 with functional ops only (eval-mode BN)."""
     a, s = int(m.alpha * x.shape[1]), m.stride
 
     def bn(t, b):

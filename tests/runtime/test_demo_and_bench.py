@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-pytest.importorskip("edge.export", reason="edge.export (engineer A) is not in this checkout yet")
+pytest.importorskip("edge.export", reason="edge.export is not importable")
 
 from edge.runtime import load  # noqa: E402
 from edge.demo.export import compare_exported, export_both  # noqa: E402

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-pytest.importorskip("edge.export", reason="edge.export (engineer A) is not in this checkout yet")
+pytest.importorskip("edge.export", reason="edge.export is not importable")
 
 from edge.dense import PatchRunner, basenet, to_dense  # noqa: E402
 from edge.export import to_onnx  # noqa: E402
