@@ -2,7 +2,14 @@
 #   make demo   installs edge and runs the end-to-end demo (ONNX Runtime/CPU when no GPU is present)
 #   make test   installs edge with its test dependencies and data, builds the plugin library's CPU
 #               reference (and CUDA kernels when nvcc exists), and runs ctest + pytest
-PYTHON ?= python3
+# PYTHON: the interpreter edge is installed into. Left unset, it is python3 when pip may install into it (a venv,
+# or a prefix this user can write, e.g. pyenv or conda), else a virtual environment made here (.venv): an
+# ordinary user, or a distribution Python that refuses pip installs (PEP 668), still gets a working install.
+VENV ?= .venv
+BASE_PYTHON ?= python3
+PYTHON ?= $(shell $(BASE_PYTHON) -c "import os, sys, sysconfig; p = sysconfig.get_paths()['purelib']; \
+  ok = sys.prefix != sys.base_prefix or (os.access(p, os.W_OK) and not os.path.exists(os.path.join(sysconfig.get_paths()['stdlib'], 'EXTERNALLY-MANAGED'))); \
+  print('$(BASE_PYTHON)' if ok else '$(VENV)/bin/python')")
 PIP ?= $(PYTHON) -m pip
 # torch==2.13.0 is the CPU build on our machines' disk; on a Jetson install NVIDIA's JetPack wheel
 # first and run with TORCH_SPEC= (empty) so that pip keeps it.
@@ -12,7 +19,10 @@ JOBS ?= 2
 
 .PHONY: install install-test data plugins demo test test-py lint typecheck clean jetson-install jetson-demo
 
-install:
+$(VENV)/bin/python:
+	$(BASE_PYTHON) -m venv $(VENV)
+
+install: $(if $(filter $(VENV)/bin/python,$(PYTHON)),$(VENV)/bin/python)
 	$(if $(TORCH_SPEC),$(PIP) install -q "$(TORCH_SPEC)")
 	$(PIP) install -q -e ".[all]"
 	$(PIP) install -q --no-deps -r requirements-nodeps.txt
@@ -28,7 +38,7 @@ plugins:
 	bash scripts/build_plugins.sh $(BUILD)/plugins
 
 demo: install
-	edge demo
+	$(PYTHON) -m edge demo
 
 test-py:
 	$(PYTHON) -m pytest -q
