@@ -245,7 +245,8 @@ def _preprocess(model, out: Path) -> None:
 
 def _attach_plugin_functions(model):
     """Plugin nodes (domain trt.plugins) get model-local ONNX functions so ORT can run them on a CPU
-    (edge.export.ort_functions.attach_plugin_functions); returns the model to calibrate (a copy when attached)."""
+    (edge.export.ort_functions.attach_plugin_functions); returns the model to calibrate (a copy when
+    attached)."""
     if not any(n.domain == PLUGIN_DOMAIN for n in model.graph.node):
         return model
     if not has_module("edge.export.ort_functions"):

@@ -9,8 +9,8 @@
    register-blocked GEMM with the layer's weights packed once into 16-channel panels (cached here per weight
    tensor) -> bias and activation -> rows (P, Cout);
 3. interpolation: every output element written once: a sampled position copies its row, an unsampled one gets
-   the RBF-weighted mean of its sampled neighbours (METHODS §4), summed by pushing each sampled row into its window
-   at low density, in separable form (rows, then columns) above.
+   the RBF-weighted mean of its sampled neighbours (METHODS §4), summed by pushing each sampled row into its
+   window at low density, in separable form (rows, then columns) above.
 
 No BLAS is involved (the library's own GEMM kernel ran faster than MKL's on these blocks, see the C++ file), so the
 library keeps no link-time or run-time dependency on torch. Above ``dense_above`` sampled positions the call

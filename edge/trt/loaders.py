@@ -1,9 +1,10 @@
 """Composable TensorRT builder loaders (Polygraphy style): ``NetworkFromOnnx -> CreateConfig ->
 EngineFromNetwork -> SaveEngine``. Each is a small callable taking values or other loaders.
 
-Version paths (docs/TENSORRT.md, "Precision: two paths"): on TensorRT 11 every network is strongly typed and precision comes from
-the ONNX (Q/DQ for INT8, FP16-typed ONNX for FP16); on 10.x ``fp16``/``int8`` also work through builder
-flags on a weakly typed network, and implicit INT8 through an entropy calibrator (edge.trt.calibrator).
+Version paths (docs/TENSORRT.md, "Precision: two paths"): on TensorRT 11 every network is strongly
+typed and precision comes from the ONNX (Q/DQ for INT8, FP16-typed ONNX for FP16); on 10.x
+``fp16``/``int8`` also work through builder flags on a weakly typed network, and implicit INT8 through an
+entropy calibrator (edge.trt.calibrator).
 """
 
 from __future__ import annotations
