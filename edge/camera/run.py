@@ -14,7 +14,7 @@ from edge.bench.load import load_runner
 from edge.camera.pipeline import Pipeline, PipelineConfig
 from edge.camera.post import make_post
 from edge.camera.sinks import open_sink
-from edge.camera.sources import open_source
+from edge.camera.sources import Source, open_source
 from edge.errors import InputError
 
 
@@ -67,7 +67,7 @@ def feed_adapter(recipe, runner):
     return preprocess
 
 
-def run_pipeline(model, source: str, recipe=None, post: str | None = None, sink: str | None = None,
+def run_pipeline(model, source, recipe=None, post: str | None = None, sink: str | None = None,
                  config: PipelineConfig | None = None, size: tuple[int, int] | None = None,
                  post_options: dict | None = None, out: str | Path | None = None, backend: str | None = None) -> dict:
     """Run ``model`` (artifact spec or Runner) on ``source`` until the stream ends or stops.
@@ -82,7 +82,8 @@ def run_pipeline(model, source: str, recipe=None, post: str | None = None, sink:
         options.setdefault("labels", rec.labels())
         options.setdefault("k", rec.output.get("top_k"))
     postproc = make_post(post, rec.output_kind, **options)
-    src = open_source(source, timeout_s=(config.stall_timeout_s if config else None))
+    src = source if isinstance(source, Source) else open_source(
+        source, timeout_s=(config.stall_timeout_s if config else None))  # an opened Source (e.g. stereo) as is
     fps = None
     if getattr(src, "cap", None) is not None:
         import cv2

@@ -228,16 +228,15 @@ class SideBySide(nn.Module):
     def __init__(self, matcher: nn.Module):
         super().__init__()
         self.matcher = matcher
-
-    @property
-    def last_times(self) -> dict:
-        return getattr(self.matcher, "last_times", {})
+        self.history: list[dict] = []  # per-stage ms of every call (edge run prints their medians)
 
     def forward(self, frame: torch.Tensor) -> torch.Tensor:
         if frame.dim() != 4 or frame.shape[-1] % 2:
             raise InputError(f"a side-by-side frame must be (B, 1, H, 2W) with an even width, got {tuple(frame.shape)}")
         half = frame.shape[-1] // 2
-        return self.matcher(frame[..., :half], frame[..., half:])
+        out = self.matcher(frame[..., :half], frame[..., half:])
+        self.history.append(dict(getattr(self.matcher, "last_times", {})))
+        return out
 
 
 def _check_pair(left, right) -> None:
