@@ -19,6 +19,10 @@ import click
 @click.option("--scheme", type=click.Choice(["trt", "cpu-u8"]), default="trt", show_default=True,
               help="trt: symmetric S8 Q/DQ for TensorRT. cpu-u8: asymmetric U8, fast on ONNX Runtime CPU, not for TensorRT.")
 @click.option("--threshold", type=float, default=None, help="Gate threshold (default 0.98 top-1 agreement / 30 dB SNR).")
+@click.option("--metric", default=None,
+              help="Gate metric: top1_agreement | snr_db, or a task metric of yours as package.module:function "
+                   "(fn(ref_outputs, outputs, frames) -> float, higher is better; e.g. "
+                   "edge.stereo.gate_metric:bad2_margin). --threshold is in its unit.")
 @click.option("--max-fp32-layers", type=int, default=None, help="Budget of layers the gate may return to FP32.")
 @click.option("--no-gate", is_flag=True, help="Quantize only; skip the FP32-vs-INT8 evaluation.")
 @click.option("--order", type=click.Choice(["sensitivity", "latency"]), default=None,
@@ -45,7 +49,7 @@ import click
 @click.option("--gate-backend", type=click.Choice(["onnxruntime", "tensorrt"]), default="onnxruntime",
               show_default=True, help="Score each gate step in ONNX Runtime, or build and score the TensorRT engine "
               "(on the device; the report maps layers TensorRT ran in higher precision to ONNX nodes).")
-def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, threshold, max_fp32_layers, no_gate,
+def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, threshold, metric, max_fp32_layers, no_gate,
              order, threads, exclude, fp16, output, report_dir, qat, qat_epochs, qat_lr, qat_batch_size, fixed_ranges,
              qat_checkpoint, gate_backend):
     """Quantize ONNX_IN to explicit INT8 (Q/DQ) calibrated with RECIPE's preprocessing, and gate its accuracy."""
@@ -69,7 +73,10 @@ def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, t
 
     frames = load_many(list(calib), limit)
     kw = {"method": method, "scheme": scheme, "percentile": percentile}
-    gate_kw: dict = {"backend": gate_backend}
+    gate_kw: dict = {"backend": gate_backend, **({"metric": metric} if metric else {})}
+    if qat and metric:
+        raise InputError("--metric (a user task metric) is not available with --qat yet: gate the QAT file with a "
+                         "second `edge quantize --metric ...` run, or drop --qat")
     if qat:
         qkw = {"epochs": qat_epochs, "lr": qat_lr, "batch_size": qat_batch_size, "learn_ranges": not fixed_ranges,
                "checkpoint": qat_checkpoint, "percentile": percentile}

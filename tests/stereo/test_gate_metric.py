@@ -62,3 +62,19 @@ def test_user_metric_without_threshold_is_refused(descriptor_onnx, frames, tmp_p
     with pytest.raises(InputError, match="no default threshold"):
         quantize_with_gate(descriptor_onnx, tmp_path / "t.onnx", "stereo-descriptor", frames, frames,
                            metric=failing_metric, measure_latency=False)
+
+
+def test_edge_quantize_passes_metric_to_the_gate(descriptor_onnx, tmp_path, capsys):
+    """--metric module:function reaches the gate: the stereo metric refuses frames of no known scene."""
+    import cv2
+
+    from edge.cli.main import main
+
+    rng = np.random.default_rng(1)
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / f"{i}.png"), rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+    rc = main(["quantize", str(descriptor_onnx), "-r", "stereo-descriptor", "--calib", str(tmp_path),
+               "--eval", str(tmp_path / "0.png"), "--eval", str(tmp_path / "1.png"), "--method", "max",
+               "--metric", "edge.stereo.gate_metric:bad2_margin", "-o", str(tmp_path / "q.onnx")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "not the left view of a scene with known ground truth" in err
