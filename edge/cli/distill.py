@@ -143,5 +143,5 @@ def distill(teacher, form, data, no_labels, epochs, lr, batch_size, seed, train_
         v = getattr(res, k)
         if v is not None:
             click.echo(f"{k}: {v:.4f}")
-    click.echo(f"saved {save}")
+    click.echo(f"saved {save}" + (f" ({res.world_size} data-parallel processes)" if res.world_size > 1 else ""))
     ddp.finish()

@@ -101,6 +101,22 @@ def test_a_killed_rank_resumes_from_the_last_checkpoint(tmp_path):
     _close(resumed, full)
 
 
+def test_torchrun_edge_distill_cli(tmp_path):
+    """``torchrun --nproc-per-node 2 -m edge distill``: rank 0 alone writes the checkpoint and the student."""
+    data = tmp_path / "data.pt"
+    torch.save({"x": torch.randn(64, 1, 28, 28, generator=torch.Generator().manual_seed(0)),
+                "y": torch.randint(0, 10, (64,))}, data)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "--monitor-interval", "1", "-m", "edge", "distill", "--teacher", "fashion-resnet", "--form", "spconv",
+           "--data", str(data), "--batch-size", "32", "--epochs", "1", "--checkpoint", str(tmp_path / "ck.pt"),
+           "--save", str(tmp_path / "s.pt")]
+    p = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "(2 data-parallel processes)" in p.stdout and p.stdout.count("saved ") == 1
+    assert (tmp_path / "s.pt").exists() and (tmp_path / "ck.pt").exists()
+
+
 def test_loader_total_batch_must_divide(monkeypatch):
     from edge.errors import InputError
     from edge.forms import ddp
