@@ -33,6 +33,6 @@ def demo_table(scale: float = 0.5, echo=print) -> dict:
     371 x 250, a few seconds on 2 cores): edge's matcher with its refinements switched on one by one, and
     OpenCV's SGBM / BM at their settings that were best in the full sweep of scripts/bench_stereo.py.
     Returns ``{"rows": [...], "markdown": str}``; ``echo`` prints progress lines (None: silent)."""
-    from edge.stereo.demo import table
+    from edge.stereo.table import table
 
     return table(scale, echo)

@@ -45,3 +45,14 @@ def evaluate_pair(matcher, pair, repeats: int = 1) -> dict:
     if getattr(matcher, "last_times", None):
         out["stages_ms"] = dict(matcher.last_times)
     return out
+
+
+def best_time(fn, repeats: int = 3) -> float:
+    """Least wall time of ``repeats`` calls of ``fn`` after one untimed warm-up call (seconds)."""
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best

@@ -1,4 +1,4 @@
-"""The stereo step of ``edge demo`` (called as ``edge.stereo.demo_table()``): a fast table on a smaller
+"""The quick stereo table for the demo (called as ``edge.stereo.demo_table()``): a fast table on a smaller
 Motorcycle pair. Its numbers are a smoke check; the reported figures come from scripts/bench_stereo.py."""
 
 from __future__ import annotations
