@@ -13,10 +13,10 @@ from __future__ import annotations
 from edge.stereo.data import StereoPair, aloe, load_scene, motorcycle
 from edge.stereo.evaluate import disparity_errors, evaluate_pair
 from edge.stereo.matcher import Matcher, MatcherCore
-from edge.stereo.model import PATCH, descriptor, pretrained, pretrained_dense
+from edge.stereo.model import PATCH, descriptor, patch_descriptor, pretrained, pretrained_dense
 
 __all__ = ["Matcher", "MatcherCore", "StereoPair", "aloe", "motorcycle", "load_scene", "disparity_errors",
-           "evaluate_pair", "descriptor", "pretrained", "pretrained_dense", "PATCH", "demo_table",
+           "evaluate_pair", "descriptor", "pretrained", "pretrained_dense", "patch_descriptor", "PATCH", "demo_table",
            "side_by_side_matcher"]
 
 

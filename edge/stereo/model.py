@@ -65,3 +65,23 @@ def pretrained_dense(unwarp: str | None = None):
     from edge.dense import to_dense
 
     return to_dense(pretrained(), PATCH, unwarp=unwarp)
+
+
+class PatchDescriptor(nn.Module):
+    """The patch-based baseline as a module (for ``edge bench``): ``(B, 1, H, W) -> (B, 32, H, W)`` by
+    running the patch network on every pixel's patch (``edge.dense.PatchRunner``)."""
+
+    def __init__(self, net: nn.Module | None = None, batch_size: int = 8192):
+        super().__init__()
+        from edge.dense import PatchRunner
+
+        self.net = net if net is not None else pretrained()
+        self.runner = PatchRunner(self.net, PATCH, batch_size=batch_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.runner(x)
+
+
+def patch_descriptor() -> PatchDescriptor:
+    """Factory for ``edge bench``: the shipped descriptor evaluated patch by patch."""
+    return PatchDescriptor().eval()
