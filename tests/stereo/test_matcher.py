@@ -42,8 +42,9 @@ def test_the_cost_volume_finds_a_known_shift():
     assert (disp[:, 3:-3] == 3).all()
 
 
-def _sgm_loop(cost, p1, p2):
-    """Hirschmuller's recursion, one pixel and one disparity at a time, over the 4 paths."""
+def _sgm_loop(cost, p1, p2, image=None, adaptive=None):
+    """Hirschmuller's recursion, one pixel and one disparity at a time, over the 4 paths (with ``image``:
+    ``p2 / (1 + |I(p) - I(p - r)| / adaptive)``)."""
     d_n, h, w = cost.shape
     total = np.zeros_like(cost)
     for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
@@ -58,8 +59,9 @@ def _sgm_loop(cost, p1, p2):
                     continue
                 prev = agg[:, py, px]
                 m = prev.min()
+                pen = p2 if image is None else p2 / (1 + abs(image[y, x] - image[py, px]) / adaptive)
                 for d in range(d_n):
-                    cands = [prev[d], m + p2]
+                    cands = [prev[d], m + pen]
                     if d > 0:
                         cands.append(prev[d - 1] + p1)
                     if d < d_n - 1:
@@ -74,6 +76,15 @@ def test_sgm_equals_a_plain_loop_reference():
     cost = torch.rand(1, 6, 5, 7, generator=g, dtype=torch.float64)
     got = sgm(cost, p1=0.1, p2=0.4)[0].numpy()
     np.testing.assert_allclose(got, _sgm_loop(cost[0].numpy(), 0.1, 0.4), rtol=1e-12, atol=1e-12)
+
+
+def test_sgm_with_intensity_adaptive_penalty_equals_the_loop():
+    g = torch.Generator().manual_seed(4)
+    cost = torch.rand(1, 5, 6, 7, generator=g, dtype=torch.float64)
+    image = torch.rand(1, 1, 6, 7, generator=g, dtype=torch.float64)
+    got = sgm(cost, p1=0.1, p2=0.6, image=image, adaptive=0.2)[0].numpy()
+    ref = _sgm_loop(cost[0].numpy(), 0.1, 0.6, image[0, 0].numpy(), 0.2)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
 
 def test_sgm_single_paths_and_bad_path_name():
