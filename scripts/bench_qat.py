@@ -72,7 +72,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--lr", type=float, default=1e-5)
     ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--fixed-ranges", action="store_true", help="keep the calibrated ranges (default: learn them)")
+    ap.add_argument("--learn-ranges", action="store_true", help="learn the ranges (LSQ; default: keep PTQ's)")
     ap.add_argument("--threshold", type=float, default=0.98)
     ap.add_argument("--max-fp32-layers", type=int, default=64)
     ap.add_argument("--ptq-gate", action="store_true", help="also run the gate on the PTQ file (side by side)")
@@ -119,7 +119,7 @@ def main(argv=None) -> dict:
                          **score(ref, rep.result.path, recipe, evs, args.threads)})
             files[f"PTQ {scheme} gated"] = rep.result.path
         qkw = {"epochs": args.epochs, "lr": args.lr, "batch_size": args.batch_size, "progress": False,
-               "learn_ranges": not args.fixed_ranges, "drop": args.drop}
+               "learn_ranges": args.learn_ranges, "drop": args.drop}
         t0 = time.perf_counter()
         if args.no_gate:
             qat = quantize_qat(fp32, args.workdir / f"qat.{scheme}.onnx", recipe, calib, scheme=scheme,
@@ -146,7 +146,7 @@ def main(argv=None) -> dict:
     result = {"command": "python scripts/bench_qat.py " + " ".join(argv or []), "rows": rows, "latency": lat,
               "setup": {"cpu_flags": cpu_flags(), "vnni": ev.has_vnni(), "calib_frames": len(calib),
                         "eval_frames": len(evs), "threads": args.threads, "epochs": args.epochs, "lr": args.lr,
-                        "batch_size": args.batch_size, "learn_ranges": not args.fixed_ranges}}
+                        "batch_size": args.batch_size, "learn_ranges": args.learn_ranges}}
     write_json(args.out, result)
     print(f"wrote {args.out}")
     return result

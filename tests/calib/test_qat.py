@@ -32,7 +32,7 @@ def qat_files(fashion, frames, tmp_path_factory):
     for scheme in SCHEMES:
         d = tmp_path_factory.mktemp(f"qat-{scheme}")
         out[scheme] = quantize_qat(fashion[0], d / "f.onnx", "fashion-cnn", frames[0], scheme=scheme, epochs=2,
-                                   lr=1e-4, batch_size=64, progress=False)
+                                   lr=1e-4, batch_size=64, learn_ranges=True, progress=False)
     return out
 
 
