@@ -68,7 +68,6 @@ def profile_shapes(mins: str | None, opts: str | None, maxs: str | None) -> dict
 def build(onnx_path, output, precision, recipe, min_shapes, opt_shapes, max_shapes, workspace, dla_core,
           gpu_fallback, timing_cache, opt_level, version_compatible, strongly_typed, plugins, calib, calib_cache):
     """Build a TensorRT engine from ONNX_PATH (TensorRT 10.x or 11.x) and write its manifest."""
-    precheck(onnx_path)
     from edge.trt import BuildOptions, build_engine
 
     opts = BuildOptions(precision=precision, shapes=profile_shapes(min_shapes, opt_shapes, max_shapes),
@@ -77,49 +76,8 @@ def build(onnx_path, output, precision, recipe, min_shapes, opt_shapes, max_shap
                         version_compatible=version_compatible, plugins=[str(p) for p in plugins],
                         strongly_typed=strongly_typed, calib_cache=calib_cache)
     output = output or onnx_path.with_name(f"{onnx_path.stem}.{precision}.engine")
-    res = build_engine(onnx_path, output, opts, recipe=recipe, calib=list(calib) or None)
+    res = build_engine(onnx_path, output, opts, recipe=recipe, calib=list(calib) or None,
+                       echo=lambda m: click.echo(m, err=True))
     click.echo(f"engine: {res.engine} ({res.seconds:.1f} s)\nmanifest: {res.manifest}")
     if res.dla_fallback:
         click.echo(f"{len(res.dla_fallback)} layers fall back to the GPU: {', '.join(res.dla_fallback)}")
-
-
-def installed_release() -> str | None:
-    """The installed TensorRT's version from its package metadata (no import of tensorrt), e.g. "10.3.0"."""
-    from importlib import metadata
-
-    for dist in ("tensorrt", "tensorrt-cu12", "tensorrt-cu13", "tensorrt_libs"):
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            continue
-    return None
-
-
-def precheck(onnx_path: Path) -> None:
-    """Before the parser runs: refuse cpu-u8 files with the scheme to use, then the static TensorRT check.
-
-    The check targets the installed TensorRT release when its package metadata names one (else 10.3 and
-    10.13, or ``EDGE_TRT_RELEASES``); errors raise a one-line TrtCompatError, warnings are printed.
-    """
-    from edge.export.check import enforce, normalize_release
-    from edge.errors import InputError
-    from edge.export import load_onnx
-
-    model = load_onnx(onnx_path, check=False)
-    props = {p.key: p.value for p in model.metadata_props}
-    if props.get("edge_quant_scheme") == "cpu-u8" or _uint8_dq(model):
-        raise InputError(f"{onnx_path} is a cpu-u8 (asymmetric UINT8) Q/DQ file, made for ONNX Runtime on a CPU: "
-                         "TensorRT accepts only symmetric INT8 Q/DQ (zero points 0). Fix: quantize the FP32 model "
-                         "with `edge quantize --scheme trt` and build that file")
-    version = installed_release()
-    releases = normalize_release(version) if version else None
-    enforce(model, releases, stage="edge build", name=str(onnx_path), echo=lambda m: click.echo(m, err=True))
-
-
-def _uint8_dq(model) -> bool:
-    """A DequantizeLinear reading UINT8 data (initializer or the output of a UINT8 QuantizeLinear)."""
-    uint8 = {i.name for i in model.graph.initializer if i.data_type == 2}
-    for n in model.graph.node:
-        if n.op_type == "QuantizeLinear" and len(n.input) > 2 and n.input[2] in uint8:
-            uint8.update(n.output)
-    return any(n.op_type == "DequantizeLinear" and n.input[0] in uint8 for n in model.graph.node)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,8 @@ class BuildResult:
 
 
 def build_engine(onnx_path: str | os.PathLike, engine_path: str | os.PathLike, options: BuildOptions | None = None,
-                 recipe: Any = None, calib: Any = None, verify: bool = True) -> BuildResult:
+                 recipe: Any = None, calib: Any = None, verify: bool = True,
+                 echo: Callable[[str], None] | None = None) -> BuildResult:
     """Build ``onnx_path`` into ``engine_path`` and write ``<engine>.json``.
 
     Args:
@@ -40,7 +43,9 @@ def build_engine(onnx_path: str | os.PathLike, engine_path: str | os.PathLike, o
             preprocessed by ``recipe``; its sha256 goes into the manifest.
         verify: deserialise the written engine with its manifest and plugins (EngineFromPath), so an engine
             that this machine cannot load is reported at build time.
+        echo: where the static TensorRT check's warnings go (``check_before_build``); None: ``warnings.warn``.
     """
+    check_before_build(onnx_path, echo)
     options = options or BuildOptions()
     if recipe is not None:
         from edge.calib.recipe import Recipe
@@ -90,3 +95,50 @@ def _qdq_calib_sha(onnx_path: str | os.PathLike) -> str | None:
     except Exception:  # noqa: BLE001 - provenance only
         return None
     return next((p.value for p in m.metadata_props if p.key == "edge_calib_sha256"), None)
+
+
+def installed_release() -> str | None:
+    """The installed TensorRT's version from its package metadata (no import of tensorrt), e.g. "10.3.0"."""
+    from importlib import metadata
+
+    for dist in ("tensorrt", "tensorrt-cu12", "tensorrt-cu13", "tensorrt_libs"):
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def check_before_build(onnx_path: str | os.PathLike, echo: Callable[[str], None] | None = None) -> None:
+    """Before the parser runs: refuse cpu-u8 files with the scheme to use, then the static TensorRT check.
+
+    The check targets the installed TensorRT release when its package metadata names one (else 10.3 and
+    10.13, or ``EDGE_TRT_RELEASES``); errors raise a one-line TrtCompatError, warnings go to ``echo`` (default:
+    ``warnings.warn``).
+    """
+    from edge.errors import InputError
+    from edge.export import load_onnx
+    from edge.export.check import enforce, normalize_release
+
+    model = load_onnx(onnx_path, check=False)
+    props = {p.key: p.value for p in model.metadata_props}
+    if props.get("edge_quant_scheme") == "cpu-u8" or _uint8_dq(model):
+        raise InputError(f"{onnx_path} is a cpu-u8 (asymmetric UINT8) Q/DQ file, made for ONNX Runtime on a CPU: "
+                         "TensorRT accepts only symmetric INT8 Q/DQ (zero points 0). Fix: quantize the FP32 model "
+                         "with `edge quantize --scheme trt` and build that file")
+    version = installed_release()
+    releases = normalize_release(version) if version else None
+    enforce(model, releases, stage="edge build", name=str(onnx_path), echo=echo or _warn)
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, stacklevel=3)
+
+
+def _uint8_dq(model) -> bool:
+    """A DequantizeLinear reading UINT8 data (initializer or the output of a UINT8 QuantizeLinear)."""
+    uint8 = {i.name for i in model.graph.initializer if i.data_type == 2}
+    for n in model.graph.node:
+        if n.op_type == "QuantizeLinear" and len(n.input) > 2 and n.input[2] in uint8:
+            uint8.update(n.output)
+    return any(n.op_type == "DequantizeLinear" and n.input[0] in uint8 for n in model.graph.node)

@@ -427,3 +427,14 @@ def scripted_engine_double(monkeypatch) -> StrictDouble:
     double = use_double(monkeypatch)
     double.script.update(engine_script(lambda: double.calls))
     return double
+
+
+def tiny_onnx(path: Path) -> Path:
+    """A real one-conv ONNX file (input ``(N, 1, H, W)`` named "input"): ``build_engine`` reads it for the static
+    TensorRT check before the double's parser sees it."""
+    import torch
+
+    torch.onnx.export(torch.nn.Conv2d(1, 1, 3), (torch.zeros(1, 1, 8, 8),), str(path), dynamo=False,
+                      input_names=["input"], output_names=["output"],
+                      dynamic_axes={"input": {0: "n", 2: "h", 3: "w"}, "output": {0: "n", 2: "h", 3: "w"}})
+    return path

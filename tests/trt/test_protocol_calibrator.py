@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from edge.errors import CalibrationError
-from tests.trt.protocol_double import recording_cuda, use_double
+from tests.trt.protocol_double import recording_cuda, tiny_onnx, use_double
 from tests.trt.test_protocol_engine import MACHINE
 
 SHAPES = {"input": ((1, 1, 16, 16), (2, 1, 20, 20), (4, 1, 32, 32))}  # kOPT (2, 1, 20, 20) != the recipe's 28x28
@@ -43,8 +43,7 @@ def _setup(tmp_path, monkeypatch):
     monkeypatch.setattr(M, "machine_info", lambda: dict(MACHINE))
     monkeypatch.setitem(cuda_memory.APIS, "cuda-python", recording_cuda(double))
     monkeypatch.setattr("edge.runtime.cuda_memory.has_module", lambda name: name == "cuda.bindings")
-    onnx_path = tmp_path / "m.onnx"
-    onnx_path.write_bytes(b"not parsed: the double's parser accepts it")
+    onnx_path = tiny_onnx(tmp_path / "m.onnx")  # real: the static check reads it; the double's parser is scripted
     return double, onnx_path
 
 

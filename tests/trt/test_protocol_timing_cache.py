@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.trt.protocol_double import use_double
+from tests.trt.protocol_double import tiny_onnx, use_double
 from tests.trt.test_protocol_engine import MACHINE
 
 
@@ -20,8 +20,7 @@ def _build(tmp_path, monkeypatch, accept_first: bool):
         "IBuilderConfig.set_timing_cache": lambda obj, cache, ignore_mismatch: next(answers),
         "ITimingCache.serialize": b"this build's cache", "Builder.build_serialized_network": b"plan"})
     monkeypatch.setattr(M, "machine_info", lambda: dict(MACHINE))
-    onnx_path = tmp_path / "m.onnx"
-    onnx_path.write_bytes(b"not parsed")
+    onnx_path = tiny_onnx(tmp_path / "m.onnx")  # real: the static check reads it; the double's parser is scripted
     cache = tmp_path / "timing.cache"
     cache.write_bytes(b"cache from an AGX Orin")
     res = build_engine(onnx_path, tmp_path / "m.engine", BuildOptions(timing_cache=str(cache)))
