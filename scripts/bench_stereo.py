@@ -12,7 +12,6 @@ Timing figures are only meaningful on a quiet machine; accuracy figures do not d
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -24,20 +23,20 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.dense import PatchRunner, dense_flops, to_dense  # noqa: E402
-from edge.io import markdown_table, write_json, write_text  # noqa: E402
-from edge.stereo import baselines  # noqa: E402
-from edge.stereo.data import motorcycle  # noqa: E402
-from edge.stereo.table import resized  # noqa: E402
-from edge.stereo.evaluate import as_tensor, best_time, disparity_errors  # noqa: E402
-from edge.stereo.matcher import Matcher  # noqa: E402
-from edge.stereo.model import PATCH, normalise, pretrained  # noqa: E402
+from edge.dense import PatchRunner, dense_flops, to_dense
+from edge.io import markdown_table, write_json, write_text
+from edge.stereo import baselines
+from edge.stereo.data import motorcycle
+from edge.stereo.evaluate import as_tensor, best_time, disparity_errors, error_breakdown
+from edge.stereo.matcher import Matcher
+from edge.stereo.model import PATCH, normalise, pretrained
+from edge.stereo.table import resized
 
-STEPS = [("edge WTA", dict(sgm=False, lr_check=False, subpixel=False, median=0)),
-         ("+ SGM (4 paths)", dict(lr_check=False, subpixel=False, median=0)),
-         ("+ left-right check", dict(border=False, subpixel=False, median=0)),
-         ("+ border fill", dict(subpixel=False, median=0)),
-         ("+ subpixel", dict(median=0)),
+STEPS = [("edge WTA", {"sgm": False, "lr_check": False, "subpixel": False, "median": 0}),
+         ("+ SGM (4 paths)", {"lr_check": False, "subpixel": False, "median": 0}),
+         ("+ left-right check", {"border": False, "subpixel": False, "median": 0}),
+         ("+ border fill", {"subpixel": False, "median": 0}),
+         ("+ subpixel", {"median": 0}),
          ("+ median 5x5 (edge full)", {})]
 COLS = ["method", "bad_1", "bad_2", "bad_4", "avgerr", "seconds"]
 
@@ -51,7 +50,7 @@ def accuracy(pair, max_disp, repeats, echo) -> tuple[list[dict], dict]:
     rows, disps = [], {}
     for name, kw in STEPS:
         m = Matcher(max_disp=max_disp, features=lambda x: x, **kw)
-        t = best_time(lambda: m.match_features(fl, fr, left), repeats)
+        t = best_time(lambda m=m: m.match_features(fl, fr, left), repeats)
         disps[name] = m.match_features(fl, fr, left)[0, 0].numpy()
         rows.append({"method": name, **disparity_errors(disps[name], pair.disparity), "seconds": t_feat + t,
                      "stages_ms": dict(m.last_times)})
@@ -61,7 +60,7 @@ def accuracy(pair, max_disp, repeats, echo) -> tuple[list[dict], dict]:
         best, all_rows = baselines.sweep(pair, max_disp, which)
         fn = baselines.sgbm if which == "sgbm" else baselines.bm
         params = {k: best[k] for k in (baselines.SGBM_GRID if which == "sgbm" else baselines.BM_GRID)}
-        best["seconds"] = best_time(lambda: fn(pair.left, pair.right, max_disp, **params), repeats)
+        best["seconds"] = best_time(lambda fn=fn, params=params: fn(pair.left, pair.right, max_disp, **params), repeats)
         best["method"] = f"OpenCV {which.upper()} best of {len(all_rows)} ({params})"
         disps[which] = fn(pair.left, pair.right, max_disp, **params)
         rows.append(best)
@@ -127,9 +126,9 @@ def backends(pair, max_disp, int8, threads, repeats, workdir, echo) -> list[dict
         with torch.no_grad():
             disp = m(left, right)[0, 0].numpy()
         with torch.no_grad():
-            t_f = best_time(lambda: fn(x), repeats)
+            t_f = best_time(lambda fn=fn: fn(x), repeats)
             mt = Matcher(max_disp=max_disp, features=fn)
-            t_all = best_time(lambda: mt(left, right), repeats)
+            t_all = best_time(lambda mt=mt: mt(left, right), repeats)
         rows.append({"method": f"edge matcher, descriptor in {name}", **disparity_errors(disp, pair.disparity),
                      "features_s": t_f, "seconds": t_all})
         echo(f"{name:16s} bad-2 {rows[-1]['bad_2']:6.2f}  features {t_f:.3f} s  matcher {t_all:.3f} s")
@@ -195,9 +194,16 @@ def figure(pair, disps, path) -> None:
         a.set_title(title)
         a.axis("off")
     fig.tight_layout()
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=70, format="png")
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=70, format="png")
     plt.close(fig)
+    buf.seek(0)
+    with atomic_path(path, suffix=".png") as tmp:  # a 256-colour palette keeps the docs figure small
+        Image.open(buf).convert("RGB").quantize(256).save(tmp, format="PNG", optimize=True)
 
 
 def main(argv=None) -> int:
@@ -217,12 +223,14 @@ def main(argv=None) -> int:
     if a.quick:
         pair, a.repeats, a.patch_budget, a.pipeline_frames = resized(pair, 0.5), 1, 5.0, 3
     max_disp = int(np.ceil(pair.max_disp / 16) * 16)
-    echo = lambda s: print(s, flush=True)  # noqa: E731
+    echo = lambda s: print(s, flush=True)
     res = {"pair": pair.name, "size": list(pair.left.shape), "max_disp": max_disp, "threads": a.threads,
            "load_average": os.getloadavg(), "command": " ".join(sys.argv)}
     with torch.no_grad():
         res["accuracy"], extra = accuracy(pair, max_disp, a.repeats, echo)
     res["sweeps"] = extra["sweeps"]
+    res["error_breakdown"] = {k: error_breakdown(extra["disparities"][k], pair.disparity, pair.left)
+                              for k in (STEPS[-1][0], "sgbm")}
     if "patch" not in a.skip:
         band = (pair.left.shape[0] // 2 - 16, pair.left.shape[0] // 2 + 16)
         res["patch_vs_dense"] = patch_vs_dense(pair, max_disp, a.patch_budget, band, echo)
@@ -240,9 +248,13 @@ def main(argv=None) -> int:
 
 
 def markdown(res: dict) -> str:
-    md = [f"## Stereo on {res['pair']} {res['size'][1]}x{res['size'][0]}, {res['max_disp']} disparities, "
-          f"{res['threads']} thread(s), load average {res['load_average'][0]:.2f}\n",
+    md = [(f"## Stereo on {res['pair']} {res['size'][1]}x{res['size'][0]}, {res['max_disp']} disparities, "
+           f"{res['threads']} thread(s), load average {res['load_average'][0]:.2f}\n"),
           f"`{res['command']}`\n", markdown_table(res["accuracy"], COLS)]
+    rows = [{"method": k, "region": region, **v} for k, regions in res.get("error_breakdown", {}).items()
+            for region, v in regions.items()]
+    if rows:
+        md += ["\n### Where the bad-2 pixels are\n", markdown_table(rows, ["method", "region", "share_of_known", "bad_2"])]
     if "patch_vs_dense" in res:
         md += ["\n### Patch-based vs dense descriptor\n", markdown_table([res["patch_vs_dense"]], list(res["patch_vs_dense"]))]
     if "backends" in res:
@@ -250,8 +262,8 @@ def markdown(res: dict) -> str:
                markdown_table(res["backends"], ["method", "bad_1", "bad_2", "bad_4", "avgerr", "features_s", "seconds"])]
     if "pipeline" in res:
         p = res["pipeline"]
-        md += [f"\n### Camera pipeline\n\n{p['frames']} frames: pipeline {p['pipeline_fps']:.2f} FPS, bare loop "
-               f"{p['bare_fps']:.2f} FPS, ratio {p['ratio']:.2f}\n"]
+        md += [(f"\n### Camera pipeline\n\n{p['frames']} frames: pipeline {p['pipeline_fps']:.2f} FPS, bare loop "
+                f"{p['bare_fps']:.2f} FPS, ratio {p['ratio']:.2f}\n")]
     return "\n".join(md) + "\n"
 
 

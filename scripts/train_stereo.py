@@ -17,8 +17,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edge.stereo.model import WEIGHTS  # noqa: E402
-from edge.stereo.train import TrainConfig, save, train  # noqa: E402
+from edge.stereo.model import WEIGHTS
+from edge.stereo.train import TrainConfig, save, train
 
 
 def main(argv=None) -> int:

@@ -15,9 +15,23 @@ from edge.stereo.evaluate import disparity_errors, evaluate_pair
 from edge.stereo.matcher import Matcher, MatcherCore
 from edge.stereo.model import PATCH, descriptor, patch_descriptor, pretrained, pretrained_dense
 
-__all__ = ["Matcher", "MatcherCore", "StereoPair", "aloe", "motorcycle", "load_scene", "disparity_errors",
-           "evaluate_pair", "descriptor", "pretrained", "pretrained_dense", "patch_descriptor", "PATCH", "demo_table",
-           "side_by_side_matcher"]
+__all__ = [
+    "PATCH",
+    "Matcher",
+    "MatcherCore",
+    "StereoPair",
+    "aloe",
+    "demo_table",
+    "descriptor",
+    "disparity_errors",
+    "evaluate_pair",
+    "load_scene",
+    "motorcycle",
+    "patch_descriptor",
+    "pretrained",
+    "pretrained_dense",
+    "side_by_side_matcher",
+]
 
 
 def side_by_side_matcher(max_disp: int = 64):

@@ -19,7 +19,7 @@ from edge.errors import InputError
 
 @functools.lru_cache(maxsize=8)
 def _gt_by_fingerprint(key: str, shape: tuple) -> np.ndarray | None:
-    from edge.stereo.data import load_scene, fingerprint
+    from edge.stereo.data import fingerprint, load_scene
 
     for name in ("motorcycle", "aloe"):
         try:

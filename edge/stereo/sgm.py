@@ -25,7 +25,7 @@ def _walk(cost: torch.Tensor, p1: float, p2: torch.Tensor | float, reverse: bool
     """Aggregate ``cost (n, B, D, lines)`` along its FIRST axis (contiguous steps), first to last (last to
     first with ``reverse``). ``p2``: a float or ``(n, B, 1, lines)`` per-pixel penalties; entry ``i`` applies
     to the step that arrives at ``i``."""
-    n, b, d, lines = cost.shape
+    n, b, _, lines = cost.shape
     out = torch.empty_like(cost)
     order = range(n - 1, -1, -1) if reverse else range(n)
     first = order[0]

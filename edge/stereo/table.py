@@ -23,7 +23,7 @@ def resized(pair, scale: float):
     if scale == 1.0:
         return pair
     h, w = round(pair.left.shape[0] * scale), round(pair.left.shape[1] * scale)
-    img = lambda a: cv2.resize(a, (w, h), interpolation=cv2.INTER_AREA)  # noqa: E731
+    img = lambda a: cv2.resize(a, (w, h), interpolation=cv2.INTER_AREA)
     gt = cv2.resize(pair.disparity, (w, h), interpolation=cv2.INTER_NEAREST) * scale
     return StereoPair(img(pair.left), img(pair.right), gt, f"{pair.name}@{scale:g}",
                       None if pair.left_bgr is None else img(pair.left_bgr))
@@ -46,9 +46,9 @@ def table(scale: float = 0.5, echo=print) -> dict:
     with torch.no_grad():
         fl, fr = full.core.feature_maps(left, right)
     t_feat = time.perf_counter() - t0
-    steps = [("edge WTA", dict(sgm=False, lr_check=False, subpixel=False, median=0)),
-             ("+ SGM", dict(lr_check=False, subpixel=False, median=0)),
-             ("+ left-right check", dict(subpixel=False, median=0)), ("+ subpixel", dict(median=0)),
+    steps = [("edge WTA", {"sgm": False, "lr_check": False, "subpixel": False, "median": 0}),
+             ("+ SGM", {"lr_check": False, "subpixel": False, "median": 0}),
+             ("+ left-right check", {"subpixel": False, "median": 0}), ("+ subpixel", {"median": 0}),
              ("+ median (edge full)", {})]
     for name, kw in steps:
         m = Matcher(max_disp=max_disp, features=lambda x: x, **kw)  # reuse the feature maps computed once

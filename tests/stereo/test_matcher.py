@@ -7,7 +7,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from edge.stereo.matcher import OUTSIDE, cost_volume, fill_invalid, lr_consistent, right_cost, subpixel, winner
+from edge.stereo.matcher import (
+    OUTSIDE,
+    cost_volume,
+    fill_invalid,
+    lr_consistent,
+    right_cost,
+    subpixel,
+    winner,
+)
 from edge.stereo.sgm import sgm
 
 

@@ -7,7 +7,7 @@ import pytest
 
 cv2 = pytest.importorskip("cv2")
 
-from edge.camera.stereo import StereoError, StereoSource  # noqa: E402
+from edge.camera.stereo import StereoError, StereoSource
 
 
 def _write(folder, n, size=(20, 30), start=0):
