@@ -21,35 +21,19 @@ onnx = lazy_import("onnx", feature="the INT8 accuracy gate")
 
 
 def session(path: str | os.PathLike | bytes, threads: int | None = None, literal_qdq: bool | None = None):
-    """A CPU InferenceSession; plugin nodes get their ORT functions attached (the CPU twin).
+    """The gate's CPU InferenceSession (``edge.runtime.onnxruntime_backend.create_session``).
 
-    ``literal_qdq`` (None: auto, True for models with Q/DQ nodes) disables graph optimisations so that every
-    QuantizeLinear/DequantizeLinear runs as written and the ops between them run in FP32: exactly the
-    arithmetic TensorRT's INT8 kernels implement (int32 accumulation). ORT's fused int8 kernels would
-    instead saturate on CPUs without VNNI (u8 x s8 pairs summed in int16 by vpmaddubsw on AVX2), which
-    measured 55 % instead of 82 % top-1 agreement for MobileNetV2 here: that is a CPU artefact, not
-    quantization error, and must not drive the gate.
+    ``literal_qdq`` None: True for models with Q/DQ nodes, so that the gate measures the arithmetic TensorRT's
+    INT8 kernels implement, not a CPU's fused int8 kernels (see ``create_session``).
     """
-    so = ort.SessionOptions()
-    if threads:
-        so.intra_op_num_threads = threads
-    so.log_severity_level = 3
-    src: str | bytes = str(path) if not isinstance(path, bytes) else path
-    if isinstance(src, bytes):
-        model = onnx.load_from_string(src)
-    else:
-        from edge.export import load_onnx
+    from edge.export import load_onnx
+    from edge.runtime.onnxruntime_backend import create_session
 
-        model = load_onnx(src, check=False)  # a missing, truncated or corrupt file: one clear error
+    model = load_onnx(path, check=False)  # a missing, truncated or corrupt file: one clear error
     if literal_qdq is None:
         literal_qdq = any(n.op_type == "QuantizeLinear" for n in model.graph.node)
-    if literal_qdq:
-        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    if any(n.domain == "trt.plugins" for n in model.graph.node):
-        from edge.calib.qdq import _attach_plugin_functions
-
-        src = _attach_plugin_functions(model).SerializeToString()
-    return ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+    return create_session(model, ["CPUExecutionProvider"], threads, literal_qdq=literal_qdq,
+                          name=str(path) if not isinstance(path, bytes) else None)
 
 
 def has_vnni() -> bool:

@@ -149,12 +149,10 @@ def profile_nodes(path: str | os.PathLike, feed: dict[str, np.ndarray], runs: in
     ``{"nodes": {original node: ms}, "by_op": {optimised op type: ms}, "other": {kernel: ms}, "total_ms"}``
     (medians over ``runs``; "other" holds Q/DQ, layout Transposes/Reorders not attributable to a node).
     """
-    so = ort.SessionOptions()
-    so.intra_op_num_threads, so.inter_op_num_threads = threads, 1
-    so.log_severity_level = 3
+    from edge.runtime.onnxruntime_backend import create_session
+
     with tempfile.TemporaryDirectory(prefix="edge-prof-") as tmp:
-        so.enable_profiling, so.profile_file_prefix = True, str(Path(tmp) / "p")
-        sess = ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        sess = create_session(path, ["CPUExecutionProvider"], threads, profile_prefix=str(Path(tmp) / "p"))
         for _ in range(warmup + runs):
             sess.run(None, feed)
         events = json.loads(Path(sess.end_profiling()).read_text())

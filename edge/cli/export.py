@@ -145,14 +145,10 @@ def _verify(net, path: Path, args) -> float:
     import numpy as np
     import torch
 
-    from edge._lazy import lazy_import
-    from edge.export import attach_plugin_functions, load_onnx
+    from edge.runtime import load
 
-    ort = lazy_import("onnxruntime", feature="edge export --verify")
-    model = attach_plugin_functions(load_onnx(path))
-    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
-    feeds = {i.name: a.numpy() for i, a in zip(sess.get_inputs(), args)}
-    got = sess.run(None, feeds)
+    with load(path, providers=["CPUExecutionProvider"]) as runner:  # plugin nodes run as model-local functions
+        got = list(runner.infer({m.name: a.numpy() for m, a in zip(runner.inputs, args)}).values())
     with torch.no_grad():
         ref = net(*args)
     ref = [ref] if isinstance(ref, torch.Tensor) else list(ref)

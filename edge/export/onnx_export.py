@@ -303,12 +303,18 @@ def _rename_output(model, name: str) -> None:
 
 
 def load_onnx(path, check: bool = True):
-    """Load an ONNX file; ModelLoadError (with the reason and the fix) for a missing, empty, truncated or
-    corrupt file. Plugin schemas are registered first so that plugin nodes check."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelLoadError(f"ONNX file not found: {path}")
-    data = path.read_bytes()
+    """Load an ONNX model from a path, bytes or a ModelProto (returned as is); ModelLoadError (with the reason
+    and the fix) for a missing, empty, truncated or corrupt file. Plugin schemas are registered first so that
+    plugin nodes check."""
+    if hasattr(path, "graph") and hasattr(path, "SerializeToString"):
+        return path
+    if isinstance(path, (bytes, bytearray)):
+        path, data = Path("<bytes>"), bytes(path)
+    else:
+        path = Path(path)
+        if not path.is_file():
+            raise ModelLoadError(f"ONNX file not found: {path}")
+        data = path.read_bytes()
     if not data:
         raise ModelLoadError(f"ONNX file {path} is empty (an interrupted export?). Fix: export it again")
     model = onnx.ModelProto()
@@ -319,6 +325,9 @@ def load_onnx(path, check: bool = True):
             f"{path} is not a readable ONNX file (truncated or corrupt: {e}). "
             "Fix: export it again with edge export"
         ) from e
+    if not model.graph.node and not model.graph.output:  # bytes that happen to parse as an empty message
+        raise ModelLoadError(f"{path} parsed as an empty ONNX model (truncated, or not an ONNX file). "
+                             "Fix: export it again with edge export")
     if check:
         register_schemas()
         try:
