@@ -20,12 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from edge.calib import data, zoo
 from edge.calib import evaluate as ev
+from edge.calib import zoo
 from edge.calib.gate import quantize_with_gate
 from edge.calib.ort_cpu import profile_nodes
 from edge.calib.qdq import quantize
-from edge.calib.recipe import Recipe
+from edge.core import frames as data
+from edge.core.recipe import Recipe
 from edge.io import markdown_table, write_json
 
 

@@ -248,7 +248,7 @@ def time_engine(plan, feeds, iters, warmup, plugin_lib=None):
 
 
 def device_bench(args, trt) -> list[dict]:
-    from edge.runtime.cuda_memory import gpu_status
+    from edge.core.cuda import gpu_status
     from edge.trt import plugins
 
     st = gpu_status()

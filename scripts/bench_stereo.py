@@ -140,9 +140,9 @@ def pipeline_ratio(pair, max_disp, frames, echo) -> dict:
     preprocessing + model on the same frames: FPS ratio."""
     import cv2
 
-    from edge.calib.recipe import Recipe
     from edge.camera import run_pipeline
     from edge.camera.stereo import StereoSource
+    from edge.core.recipe import Recipe
     from edge.stereo import side_by_side_matcher
 
     tmp = Path(tempfile.mkdtemp(prefix="edge-stereo-"))

@@ -33,7 +33,7 @@ def trt_status() -> str | None:
 
 @functools.lru_cache(None)
 def gpu_status() -> str | None:
-    """None when a CUDA device is usable, else the real reason and its fix (edge.runtime.cuda_memory.gpu_status).
+    """None when a CUDA device is usable, else the real reason and its fix (edge.core.cuda.gpu_status).
 
     Without cuda-python (a CUDA build of torch is then the only way to the device) torch is asked instead."""
     import importlib.util
@@ -45,7 +45,7 @@ def gpu_status() -> str | None:
             return None if torch.cuda.is_available() else "no CUDA device (torch.cuda.is_available() is False)"
         except Exception as e:  # noqa: BLE001
             return f"no CUDA device ({e})"
-    from edge.runtime.cuda_memory import gpu_status as status
+    from edge.core.cuda import gpu_status as status
 
     st = status()
     return None if st.usable else f"{st.reason}. Fix: {st.fix}"

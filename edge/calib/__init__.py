@@ -1,12 +1,12 @@
 """Calibration data, explicit INT8 (Q/DQ) quantization, the accuracy gate and FP16 conversion.
 
-``Recipe`` (edge.calib.recipe) declares a model's preprocessing once; calibration sets
-(edge.calib.data), ``quantize`` (edge.calib.qdq), ``quantize_with_gate`` (edge.calib.gate),
+``Recipe`` (edge.core.recipe, re-exported here) declares a model's preprocessing once; calibration sets
+(edge.core.frames), ``quantize`` (edge.calib.qdq), ``quantize_with_gate`` (edge.calib.gate),
 ``to_fp16`` (edge.calib.fp16), ``edge compare`` and the camera pipeline all use it.
 Heavy modules (onnx, onnxruntime) are imported by the functions below only when called.
 """
 
-from edge.calib.recipe import InputSpec, Recipe, bundled_names
+from edge.core.recipe import InputSpec, Recipe, bundled_names
 
 
 def quantize(*args, **kwargs):

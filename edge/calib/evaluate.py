@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from edge._lazy import lazy_import
-from edge.calib.data import FrameSet, batches
-from edge.calib.recipe import Recipe
+from edge.core.frames import FrameSet, batches
+from edge.core.recipe import Recipe
 
 ort = lazy_import("onnxruntime", feature="the INT8 accuracy gate")
 onnx = lazy_import("onnx", feature="the INT8 accuracy gate")

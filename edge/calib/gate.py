@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge.calib import evaluate as ev
-from edge.calib.data import FrameSet
-from edge.calib.data import load_many as load_frames
 from edge.calib.qdq import SCHEMES, TRT_OPS, QuantResult, quantizable_nodes, quantize
-from edge.calib.recipe import Recipe
+from edge.core.frames import FrameSet
+from edge.core.frames import load_many as load_frames
+from edge.core.recipe import Recipe
 from edge.errors import CalibrationError, InputError
 from edge.io import markdown_table, write_json, write_text
 

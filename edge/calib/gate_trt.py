@@ -36,7 +36,7 @@ import numpy as np
 
 from edge._lazy import lazy_import
 from edge.calib import evaluate as ev
-from edge.calib.data import batches
+from edge.core.frames import batches
 from edge.trt.loaders import BuildOptions, CreateConfig, EngineFromNetwork, NetworkFromOnnx
 
 if TYPE_CHECKING:

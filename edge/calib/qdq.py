@@ -35,11 +35,11 @@ from pathlib import Path
 
 from edge import __version__
 from edge._lazy import has_module, lazy_import
-from edge.calib.data import FrameSet, batches, check_one_size
-from edge.calib.data import load_many as load_frames
 from edge.calib.evaluate import has_vnni
 from edge.calib.ort_cpu import load_ranges, seal_outputs
-from edge.calib.recipe import Recipe
+from edge.core.frames import FrameSet, batches, check_one_size
+from edge.core.frames import load_many as load_frames
+from edge.core.recipe import Recipe
 from edge.errors import CalibrationError, InputError
 from edge.io import atomic_path, write_text
 from edge.registry import Registry
@@ -108,7 +108,7 @@ def quantize(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, recipe: Re
     """Calibrate ``onnx_in`` on ``calib`` frames preprocessed by ``recipe`` and write a Q/DQ ONNX.
 
     Args:
-        calib: a FrameSet, or source spec(s) for ``edge.calib.data.load`` (e.g. "skimage", "opencv:vtest.avi@5").
+        calib: a FrameSet, or source spec(s) for ``edge.core.frames.load`` (e.g. "skimage", "opencv:vtest.avi@5").
         method: "entropy" (TensorRT's default), "percentile" (``percentile``, default 99.99) or "max".
         scheme: "trt" (symmetric S8, for TensorRT) or "cpu-u8" (asymmetric U8, ONNX Runtime CPU only).
         nodes_to_exclude: node names left in FP32 (the gate fills this); plugin nodes always stay unquantized.

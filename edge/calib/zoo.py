@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from edge.calib.recipe import Recipe
+from edge.core.recipe import Recipe
 from edge.errors import ExportError, InputError
 
 MODELS = ("mobilenetv2-imagenet", "fashion-cnn")

@@ -1,6 +1,6 @@
 """``edge.camera.run``: model + source URI + recipe -> a running pipeline -> summary (and report files).
 
-The preprocessing comes from the model's Recipe (edge.calib.recipe), the same one calibration and the
+The preprocessing comes from the model's Recipe (edge.core.recipe), the same one calibration and the
 accuracy gate use. Without a recipe, one is derived from the Runner's input metadata: gray when the
 model takes 1 channel, else RGB; pixels scaled to [0, 1]; resized to the input's fixed H x W, or to
 ``size`` for dynamic models (the frame's own size when neither is given).
@@ -25,7 +25,7 @@ def recipe_for(runner, recipe=None, size: tuple[int, int] | None = None):
         recipe: a Recipe, a recipe path / bundled name, or None (derive from the runner's metadata).
         size: (height, width) for models with dynamic H/W and no recipe resize.
     """
-    from edge.calib.recipe import Recipe
+    from edge.core.recipe import Recipe
 
     if isinstance(recipe, Recipe):
         return recipe

@@ -66,7 +66,7 @@ def measure(artifacts, baseline, iterations, duration, warmup, rounds, shapes, r
 
 def recipe_shapes(recipe: str) -> dict:
     """The recipe's opt shape per input; a one-input recipe applies to any model's only input ("")."""
-    from edge.calib.recipe import Recipe
+    from edge.core.recipe import Recipe
 
     r = Recipe.load(recipe)
     opt = {name: tuple(o) for name, (_, o, _) in r.shapes().items()}

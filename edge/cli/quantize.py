@@ -70,7 +70,7 @@ def quantize(onnx_in, recipe, calib, eval_, limit, method, percentile, scheme, t
     if order == "latency" and scheme == "trt":
         raise InputError("--order latency ranks layers by ONNX Runtime CPU profiles: use it with --scheme cpu-u8 "
                          "(TensorRT files keep --order sensitivity)")
-    from edge.calib.data import load_many
+    from edge.core.frames import load_many
 
     frames = load_many(list(calib), limit)
     kw = {"method": method, "scheme": scheme, "percentile": percentile}

@@ -27,8 +27,8 @@ def export_both(name: str, out: Path, height: int, width: int, unwarp: str | Non
     import torch
 
     from edge.dense import REFERENCE_NETS, to_dense
-    from edge.samples import real_image
     from edge.export import to_onnx
+    from edge.samples import real_image
 
     factory, patch = REFERENCE_NETS[name]
     torch.manual_seed(0)
@@ -46,7 +46,7 @@ def engine_runner(onnx_path: Path):
     """A TensorRT runner for an engine built here from ``onnx_path`` (with the plugin library and a
     manifest, through ``edge.trt.build_engine``), or None when this machine has no TensorRT/GPU."""
     from edge._lazy import has_module
-    from edge.runtime.cuda_memory import gpu_unavailable_reason
+    from edge.core.cuda import gpu_unavailable_reason
 
     if not has_module("tensorrt") or gpu_unavailable_reason() is not None:
         return None

@@ -21,11 +21,12 @@ DEMO_FP32_BUDGET = 4
 
 
 def run(ctx) -> dict:
-    from edge.calib import data, zoo
     from edge.calib import evaluate as ev
+    from edge.calib import zoo
     from edge.calib.fp16 import to_fp16
     from edge.calib.gate import quantize_with_gate
-    from edge.calib.recipe import Recipe
+    from edge.core import frames as data
+    from edge.core.recipe import Recipe
 
     out = ctx.out / "quantize"
     out.mkdir(parents=True, exist_ok=True)

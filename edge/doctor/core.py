@@ -61,7 +61,7 @@ class Host:
             status 0, or a CommandResult). When given, no real command is run. When not given and ``root``
             is not "/", commands are not run either (their output would describe this machine, not the tree).
         facts: recorded answers of live probes that are not files, by key (``"cuda_driver"``: what libcuda
-            said, ``"gpu_status"``: edge.runtime.cuda_memory.gpu_status() as a GpuStatus), e.g. from a device's
+            said, ``"gpu_status"``: edge.core.cuda.gpu_status() as a GpuStatus), e.g. from a device's
             ``edge doctor --json``. Without them a recorded tree does not ask this machine's driver.
     """
 

@@ -85,10 +85,10 @@ def probe_tensorrt(host: Host) -> Check:
 
 # ------------------------------------------------------------------------------------------- cuda-python
 def cuda_status(host: Host):
-    """:func:`edge.runtime.cuda_memory.gpu_status` of this machine (a ``GpuStatus``); a recorded tree gives
+    """:func:`edge.core.cuda.gpu_status` of this machine (a ``GpuStatus``); a recorded tree gives
     None unless its facts hold one under ``"gpu_status"``."""
     def _ask():
-        from edge.runtime.cuda_memory import gpu_status
+        from edge.core.cuda import gpu_status
 
         return gpu_status()
     return host.memo("gpu_status", _ask if host.live else lambda: None)

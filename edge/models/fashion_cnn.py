@@ -6,17 +6,14 @@ Used to measure FP32 vs INT8 test accuracy with real labels. ``load_fashion_mnis
 
 from __future__ import annotations
 
-import gzip
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from edge.errors import DependencyError, ModelLoadError
-
-FASHION_DIR = Path(os.environ.get("EDGE_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
+from edge.core.frames import FASHION_DIR, load_fashion_mnist  # noqa: F401 - the data set lives in edge.core
+from edge.errors import ModelLoadError
 
 
 class FashionCNN(nn.Module):
@@ -38,23 +35,6 @@ class FashionCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x).mean((2, 3)))
-
-
-def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(images uint8 (N, 28, 28), labels int64 (N,))`` of split "train" (60k) or "test" (10k)."""
-    root = Path(root) if root is not None else FASHION_DIR
-    prefix = {"train": "train", "test": "t10k"}.get(split)
-    if prefix is None:
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-    img_p, lab_p = root / f"{prefix}-images-idx3-ubyte.gz", root / f"{prefix}-labels-idx1-ubyte.gz"
-    if not img_p.exists() or not lab_p.exists():
-        raise DependencyError(f"Fashion-MNIST not found in {root}: apt-get install -y dataset-fashion-mnist "
-                              "(or set EDGE_FASHION_MNIST to the folder of the IDX .gz files)")
-    with gzip.open(img_p) as f:
-        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
-    with gzip.open(lab_p) as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
-    return images, labels
 
 
 def fashion_cnn(weights: str | os.PathLike | None = None, width: int = 16) -> FashionCNN:

@@ -104,10 +104,10 @@ def image_feed(meta: TensorMeta, paths: Sequence[str | os.PathLike], shape: Sequ
 
 def recipe_feed(recipe, paths: Sequence[str | os.PathLike] | None = None, seed: int | None = None
                 ) -> dict[str, np.ndarray]:
-    """A feed made by a calibration recipe (``edge.calib.recipe.Recipe`` or its name/path): the image
+    """A feed made by a calibration recipe (``edge.core.recipe.Recipe`` or its name/path): the image
     files through the recipe's own preprocessing (colour, resize/crop, mean/std), or without images a
     seeded random input of the recipe's ``opt`` shape. Same preprocessing as calibration and the camera."""
-    from edge.calib.recipe import Recipe
+    from edge.core.recipe import Recipe
 
     recipe = recipe if isinstance(recipe, Recipe) else Recipe.load(recipe)
     if not paths:

@@ -3,7 +3,7 @@
 Name-based I/O only (``num_io_tensors``, ``get_tensor_name``, ``get_tensor_mode``, ``set_input_shape``,
 ``set_tensor_address``, ``execute_async_v3``): the binding-index API was removed in 10.0. Data types are
 mapped by *name*, never by enum value (values were renumbered in 11.x). Device memory goes through
-``edge.runtime.cuda_memory`` (cuda-python, or pycuda). Buffers grow when a call needs more and are
+``edge.core.cuda`` (cuda-python, or pycuda). Buffers grow when a call needs more and are
 reused otherwise, so a dynamic-shape engine can be fed different sizes.
 
 For benchmarks the steps are public: ``stage_inputs(feed)`` (host work only: feed check, copy into
@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edge._lazy import lazy_import
+from edge.core.cuda import CudaApi, cuda_api
 from edge.errors import EngineError, InputError, RuntimeBackendError
 from edge.runtime.base import Runner, TensorMeta, backends, check_feed
-from edge.runtime.cuda_memory import CudaApi, cuda_api
 from edge.trt.engine import EngineFromBytes, EngineFromPath, resolve_plugin_library
 
 __all__ = ["TensorRTRunner", "dims", "resolve_plugin_library", "trt_dtype_to_numpy"]

@@ -48,7 +48,7 @@ def build_engine(onnx_path: str | os.PathLike, engine_path: str | os.PathLike, o
     check_before_build(onnx_path, echo)
     options = options or BuildOptions()
     if recipe is not None:
-        from edge.calib.recipe import Recipe
+        from edge.core.recipe import Recipe
 
         recipe = recipe if isinstance(recipe, Recipe) else Recipe.load(recipe)
         if not options.shapes:
@@ -78,7 +78,7 @@ def _calibrator(options: BuildOptions, recipe: Any, calib: Any) -> tuple[Any, st
         return None, None
     if recipe is None or calib is None:
         raise EngineError("precision int8-implicit needs a recipe and calibration data (--recipe, --calib)")
-    from edge.calib.data import FrameSet, batches, load_many
+    from edge.core.frames import FrameSet, batches, load_many
     from edge.trt.calibrator import make_entropy_calibrator
 
     frames = calib if isinstance(calib, FrameSet) else load_many([calib] if isinstance(calib, str) else list(calib))

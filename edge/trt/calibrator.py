@@ -84,7 +84,7 @@ def make_entropy_calibrator(feeds: Iterable[dict[str, np.ndarray]], cache_path: 
     if not has_implicit_int8():
         raise EngineError(f"TensorRT {trt.__version__} has no implicit INT8 calibration (removed in 11.0). "
                           "Quantize explicitly: edge quantize model.onnx ... then edge build --precision int8")
-    from edge.runtime.cuda_memory import cuda_api
+    from edge.core.cuda import cuda_api
 
     cuda = cuda_api()
 

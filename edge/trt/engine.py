@@ -142,7 +142,7 @@ def deserialize_failure(name: str, manifest: dict | None, plugins: list[Path], p
                       + (f" ({plugin_note})" if plugin_note else ""))
     elif not built_plugins and not plugins and plugin_note:
         causes.append(f"if it uses edge plugins: no plugin library was loaded ({plugin_note})")
-    from edge.runtime.cuda_memory import gpu_status
+    from edge.core.cuda import gpu_status
 
     st = gpu_status()
     if not st.usable:

@@ -3,7 +3,7 @@
 - GPU: CUDA device name, compute capability, SM count and total memory (``cudaGetDeviceProperties``
   through cuda-python). Every Orin module reports "Orin"/8.7, so the SM count (AGX Orin 16, Orin NX and
   Nano 8, Orin Nano 4GB 4) is what tells them apart; TensorRT warns against running a plan on another
-  device model. When the probe fails, ``gpu_probe_error`` says why (``edge.runtime.cuda_memory.gpu_status``).
+  device model. When the probe fails, ``gpu_probe_error`` says why (``edge.core.cuda.gpu_status``).
 - Module: ``/proc/device-tree/model`` (for example "NVIDIA Jetson AGX Orin Developer Kit").
 - CUDA: ``cuda_runtime`` is the CUDA runtime installed on the system (JetPack's ``libcudart``, the one
   TensorRT uses), ``cuda_driver`` the CUDA version the driver supports; ``cuda_bindings`` is cuda-python's
@@ -107,14 +107,14 @@ def cuda_versions(names: tuple[str, ...] = CUDART_NAMES, load: Callable[[str], A
 
 def cuda_device(rt: Any = None) -> dict[str, Any]:
     """Device 0's name, compute capability, SM count and total memory, or ``gpu_probe_error`` saying why not."""
-    from edge.runtime.cuda_memory import gpu_status
+    from edge.core.cuda import gpu_status
 
     st = gpu_status(rt) if rt is not None else gpu_status()
     out: dict[str, Any] = {"cuda_bindings": st.bindings, "cuda_driver": st.driver_cuda}
     if not st.usable:
         return {**out, "gpu_probe_error": f"{st.reason} (fix: {st.fix})"}
     if rt is None:
-        from edge.runtime.cuda_memory import CudaPythonApi
+        from edge.core.cuda import CudaPythonApi
 
         rt = CudaPythonApi().rt
     err, props = rt.cudaGetDeviceProperties(0)

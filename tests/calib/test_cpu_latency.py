@@ -7,12 +7,13 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from edge.calib import data, qdq
 from edge.calib import evaluate as ev
+from edge.calib import qdq
 from edge.calib.gate import quantize_with_gate
 from edge.calib.latency import boundary_ms, chains, latency_order
 from edge.calib.ort_cpu import layer_gains, profile_nodes
-from edge.calib.recipe import Recipe
+from edge.core import frames as data
+from edge.core.recipe import Recipe
 from edge.errors import InputError
 
 

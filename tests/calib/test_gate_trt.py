@@ -42,8 +42,8 @@ def test_inspector_layers_map_to_onnx_nodes_and_precisions():
 
 
 def test_higher_precision_lists_quantizable_nodes_not_run_in_int8(fashion, tmp_path):
-    from edge.calib import data
     from edge.calib.qdq import quantize
+    from edge.core import frames as data
 
     q = quantize(fashion[0], tmp_path / "q.onnx", "fashion-cnn", data.load("fashion-mnist:train", 32),
                  method="max", nodes_to_exclude=["/classifier/Gemm"])
@@ -57,7 +57,7 @@ def test_higher_precision_lists_quantizable_nodes_not_run_in_int8(fashion, tmp_p
 
 
 def test_protocol_engine_build_asks_for_detailed_layer_information(monkeypatch, tmp_path):
-    from edge.calib.recipe import Recipe
+    from edge.core.recipe import Recipe
 
     double = use_double(monkeypatch, {
         "INetworkDefinition.num_inputs": 1, "ITensor.name": "input", "ITensor.shape": (-1, 1, 28, 28),
@@ -88,8 +88,8 @@ def test_protocol_inspector_reads_the_engine_information_as_json(monkeypatch):
 def test_trt_gate_scores_the_engine_and_maps_higher_precision_layers(fashion, tmp_path):
     """On a device: the gate builds an engine per step; the report lists, per step, the ONNX nodes TensorRT
     ran above INT8; the layers the gate returned to FP32 are among them (FP16 in a 'best' engine)."""
-    from edge.calib import data
     from edge.calib.gate import quantize_with_gate
+    from edge.core import frames as data
 
     calib, evs = data.load("fashion-mnist:train", 256), data.load("fashion-mnist:test", 512)
     rep = quantize_with_gate(fashion[0], tmp_path / "q.onnx", "fashion-cnn", calib, evs, method="percentile",

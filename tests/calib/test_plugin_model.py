@@ -8,8 +8,8 @@ import onnx
 import pytest
 import torch
 
-from edge.calib import data
 from edge.calib.gate import quantize_with_gate
+from edge.core import frames as data
 
 
 @pytest.fixture(scope="module")

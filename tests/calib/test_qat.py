@@ -10,10 +10,10 @@ import torch
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
 
-from edge.calib import data
 from edge.calib import evaluate as ev
 from edge.calib.qat import QDQGraph, quantize_qat
-from edge.calib.recipe import Recipe
+from edge.core import frames as data
+from edge.core.recipe import Recipe
 from edge.errors import CalibrationError
 
 SCHEMES = ("trt", "cpu-u8")

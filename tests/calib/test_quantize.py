@@ -9,10 +9,11 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
-from edge.calib import data, qdq
 from edge.calib import evaluate as ev
+from edge.calib import qdq
 from edge.calib.gate import quantize_with_gate
-from edge.calib.recipe import Recipe
+from edge.core import frames as data
+from edge.core.recipe import Recipe
 from edge.errors import InputError
 
 

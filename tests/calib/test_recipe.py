@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edge.calib.recipe import Recipe, bundled_names
+from edge.core.recipe import Recipe, bundled_names
 from edge.errors import InputError
 
 
@@ -92,7 +92,7 @@ def test_bundled_recipes_ship_inside_the_package():
     import tomllib
 
     import edge
-    from edge.calib import recipe as rmod
+    from edge.core import recipe as rmod
 
     pkg = Path(edge.__file__).resolve().parent
     assert rmod.BUNDLED_DIR.resolve().is_relative_to(pkg) or "EDGE_CALIB_DIR" in os.environ

@@ -12,8 +12,8 @@ import torch
 from click.testing import CliRunner
 from synthetic import qdq_conv, save
 
-from edge.export.check import check
 from edge.cli.main import cli
+from edge.export.check import check
 from edge.forms import SampleInterpBlock, to_sample_interp
 from edge.forms.sample_interp import grid_prior
 from edge.models import BasicBlock, ResNet
@@ -37,9 +37,9 @@ def sample_interp_model():
 @pytest.fixture(scope="module")
 def si_files(tmp_path_factory):
     """Dynamic sample-interp exports (plugin, portable) and the trt INT8 / FP16 / INT8+FP16 files made from them."""
-    from edge.calib.data import load
     from edge.calib.fp16 import to_fp16
     from edge.calib.qdq import quantize
+    from edge.core.frames import load
     from edge.export import to_onnx
 
     d = tmp_path_factory.mktemp("si")
@@ -170,8 +170,8 @@ def test_export_opset_range(tmp_path, opset, ok):
 
 
 def test_calibration_frames_of_different_sizes(si_files, tmp_path):
-    from edge.calib.data import load
     from edge.calib.qdq import quantize
+    from edge.core.frames import load
     from edge.errors import CalibrationError
 
     frames = load("skimage", limit=3)

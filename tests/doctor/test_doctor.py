@@ -202,7 +202,7 @@ def _orin_driver(init: int = 0, error: str | None = None) -> dict:
 
 
 def test_gpu_unusable_gives_the_real_reason(tmp_path):
-    from edge.runtime.cuda_memory import GpuStatus
+    from edge.core.cuda import GpuStatus
 
     root = orin_nano_tree(tmp_path)
     # JetPack 6 driver, cuda-python 13 from PyPI: the runtime refuses the driver
@@ -342,7 +342,7 @@ def test_cpu_kernel_line_names_the_slow_path_and_its_fix(monkeypatch):
 @pytest.mark.skipif(not (dist_version("cuda-python") or dist_version("cuda-bindings")), reason="needs cuda-python's "
                     "distribution metadata (the line reads the installed versions)")
 def test_cuda_python_line_against_the_driver(tmp_path):
-    from edge.runtime.cuda_memory import GpuStatus
+    from edge.core.cuda import GpuStatus
 
     root = orin_nano_tree(tmp_path)
 

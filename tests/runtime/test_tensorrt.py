@@ -13,9 +13,16 @@ import numpy as np
 import pytest
 
 from edge._lazy import has_module
-from edge.errors import DependencyError, EngineError, InputError, ManifestError, PluginError, RuntimeBackendError
+from edge.core.cuda import cuda_api, gpu_unavailable_reason
+from edge.errors import (
+    DependencyError,
+    EngineError,
+    InputError,
+    ManifestError,
+    PluginError,
+    RuntimeBackendError,
+)
 from edge.runtime import load
-from edge.runtime.cuda_memory import cuda_api, gpu_unavailable_reason
 from edge.runtime.tensorrt_backend import TensorRTRunner, resolve_plugin_library, trt_dtype_to_numpy
 from edge.trt.manifest import make_manifest, write_manifest
 
@@ -151,7 +158,7 @@ class RecordedRuntime:
 
 @pytest.mark.skipif(not has_module("cuda.bindings"), reason="needs cuda-python (its error enum) installed")
 def test_gpu_status_says_the_real_reason():
-    from edge.runtime.cuda_memory import gpu_status
+    from edge.core.cuda import gpu_status
 
     # JetPack 6 (driver of CUDA 12.6) with cuda-python 13.0 from PyPI: error 35, the reason is the pairing
     st = gpu_status(RecordedRuntime("cudaErrorInsufficientDriver", 0, 12060, 13000), bindings="13.0.1")

@@ -29,7 +29,7 @@ def descriptor_onnx(small_descriptor, tmp_path_factory):
 
 @pytest.fixture()
 def frames():
-    from edge.calib.data import FrameSet
+    from edge.core.frames import FrameSet
 
     rng = np.random.default_rng(0)
     return FrameSet([rng.integers(0, 256, (24, 32, 3), dtype=np.uint8) for _ in range(4)], name="random")

@@ -245,7 +245,7 @@ def recording_cuda(double: StrictDouble) -> type:
     distinct fake addresses, host arrays are plain numpy arrays. No copy moves data."""
     import numpy as np
 
-    from edge.runtime.cuda_memory import CudaApi
+    from edge.core.cuda import CudaApi
 
     class RecordingCuda(CudaApi):
         name = "recording"

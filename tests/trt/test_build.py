@@ -61,7 +61,7 @@ def test_build_and_load(tiny_onnx, tmp_path, precision):
 @pytest.mark.needs_gpu
 def test_build_int8_qdq(tiny_onnx, tmp_path):
     from edge.calib import quantize
-    from edge.calib.data import FrameSet
+    from edge.core.frames import FrameSet
 
     rng = np.random.default_rng(0)
     frames = FrameSet([rng.integers(0, 256, (28, 28), dtype=np.uint8) for _ in range(16)])
@@ -75,7 +75,7 @@ def test_build_int8_qdq(tiny_onnx, tmp_path):
 @pytest.mark.needs_trt
 @pytest.mark.needs_gpu
 def test_implicit_int8_is_10x_only(tiny_onnx, tmp_path):
-    from edge.calib.data import FrameSet
+    from edge.core.frames import FrameSet
     from edge.trt.version import has_implicit_int8
 
     rng = np.random.default_rng(0)

@@ -35,20 +35,20 @@ def tensorrt_calibrates(builder, network, config):
 
 def _setup(tmp_path, monkeypatch):
     import edge.trt.manifest as M
-    from edge.runtime import cuda_memory
+    from edge.core import cuda as cuda_memory
 
     double = use_double(monkeypatch, {
         "INetworkDefinition.num_inputs": 1, "ITensor.name": "input", "ITensor.shape": (-1, 1, -1, -1),
         "Builder.build_serialized_network": tensorrt_calibrates})
     monkeypatch.setattr(M, "machine_info", lambda: dict(MACHINE))
     monkeypatch.setitem(cuda_memory.APIS, "cuda-python", recording_cuda(double))
-    monkeypatch.setattr("edge.runtime.cuda_memory.has_module", lambda name: name == "cuda.bindings")
+    monkeypatch.setattr("edge.core.cuda.has_module", lambda name: name == "cuda.bindings")
     onnx_path = tiny_onnx(tmp_path / "m.onnx")  # real: the static check reads it; the double's parser is scripted
     return double, onnx_path
 
 
 def _frames(n):
-    from edge.calib.data import FrameSet
+    from edge.core.frames import FrameSet
 
     rng = np.random.default_rng(0)
     return FrameSet([rng.integers(0, 256, (28, 28), dtype=np.uint8) for _ in range(n)])
@@ -68,7 +68,7 @@ def test_protocol_calibrator_feeds_kopt_shapes(tmp_path, monkeypatch):
 
 
 def test_protocol_calibrator_error_fails_the_build(tmp_path, monkeypatch):
-    from edge.calib import data
+    from edge.core import frames as data
     from edge.trt import BuildOptions, build_engine
 
     _double, onnx_path = _setup(tmp_path, monkeypatch)

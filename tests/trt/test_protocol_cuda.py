@@ -49,7 +49,7 @@ def _bracketed(calls, thread):
 
 
 def test_protocol_pycuda_primary_context_on_any_thread():
-    from edge.runtime.cuda_memory import PyCudaApi
+    from edge.core.cuda import PyCudaApi
 
     drv = StrictPycudaDriver()
     api = PyCudaApi(driver=drv)
@@ -79,7 +79,7 @@ def test_protocol_runner_infers_from_the_pipeline_thread_with_pycuda(tmp_path, m
     """TensorRTRunner(memory="pycuda") loaded on the main thread, infer() from `edge-infer` (as
     camera/pipeline.py does): every pycuda call there runs with the primary context current."""
     import edge.trt.manifest as M
-    from edge.runtime import cuda_memory
+    from edge.core import cuda as cuda_memory
     from edge.runtime.tensorrt_backend import TensorRTRunner
 
     scripted_engine_double(monkeypatch)

@@ -58,7 +58,7 @@ def test_protocol_host_code_not_allowed_for_other_engines(tmp_path, monkeypatch)
 def test_protocol_runner_loads_through_the_one_path(tmp_path, monkeypatch):
     """TensorRTRunner deserialises with the flags the manifest asks for (not a second path)."""
     import edge.trt.manifest as M
-    from edge.runtime import cuda_memory
+    from edge.core import cuda as cuda_memory
     from edge.runtime.tensorrt_backend import TensorRTRunner
 
     double = use_double(monkeypatch, {"ICudaEngine.num_io_tensors": 0})

@@ -18,11 +18,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _setup(monkeypatch):
-    from edge.runtime import cuda_memory
+    from edge.core import cuda as cuda_memory
 
     double = scripted_engine_double(monkeypatch)
     monkeypatch.setitem(cuda_memory.APIS, "cuda-python", recording_cuda(double))
-    monkeypatch.setattr("edge.runtime.cuda_memory.has_module", lambda name: name == "cuda.bindings")
+    monkeypatch.setattr("edge.core.cuda.has_module", lambda name: name == "cuda.bindings")
     return double
 
 

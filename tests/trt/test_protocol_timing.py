@@ -19,7 +19,7 @@ SETTERS = ("IExecutionContext.set_input_shape", "IExecutionContext.set_tensor_ad
 
 def _runner(tmp_path, monkeypatch):
     import edge.trt.manifest as M
-    from edge.runtime import cuda_memory
+    from edge.core import cuda as cuda_memory
     from edge.runtime.tensorrt_backend import TensorRTRunner
 
     double = scripted_engine_double(monkeypatch)

@@ -31,11 +31,11 @@ import numpy as np
 import torch
 
 from edge._lazy import lazy_import
-from edge.calib.data import FrameSet
-from edge.calib.data import load_many as load_frames
 from edge.calib.qat.graph import QDQGraph
 from edge.calib.qdq import SCHEMES, QuantResult, _ranges_key, quantize
-from edge.calib.recipe import Recipe
+from edge.core.frames import FrameSet
+from edge.core.frames import load_many as load_frames
+from edge.core.recipe import Recipe
 from edge.errors import CalibrationError, InputError
 from edge.forms import ddp
 from edge.io import atomic_path, write_text

@@ -23,12 +23,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edge.calib import evaluate as ev
-from edge.calib.data import FrameSet
-from edge.calib.data import load_many as load_frames
 from edge.calib.gate import DEFAULT_THRESHOLD, GateReport, _measure, quantize_with_gate
 from edge.calib.qat import QATResult, quantize_qat
 from edge.calib.qdq import SCHEMES
-from edge.calib.recipe import Recipe
+from edge.core.frames import FrameSet
+from edge.core.frames import load_many as load_frames
+from edge.core.recipe import Recipe
 from edge.forms import ddp
 
 

@@ -37,7 +37,7 @@ from edge.errors import InputError
 
 cv2 = lazy_import("cv2", feature="recipe preprocessing (resize, colour conversion)")
 
-# bundled recipes ship inside the package (edge/calib/recipes, package data: a wheel install has them too; the
+# bundled recipes ship inside the package (edge/core/recipes, package data: a wheel install has them too; the
 # repository's calib/ is a link to it); EDGE_CALIB_DIR points elsewhere
 BUNDLED_DIR = Path(os.environ.get("EDGE_CALIB_DIR", Path(__file__).resolve().parent / "recipes"))
 COLORS = ("rgb", "bgr", "gray")
@@ -102,7 +102,7 @@ class Recipe:
         where = f"recipe {source or data.get('name', '<dict>')}"
         for key in ("name", "inputs"):
             if key not in data:
-                raise InputError(f"{where}: missing required field '{key}'. See edge/calib/recipe.py for the format.")
+                raise InputError(f"{where}: missing required field '{key}'. See edge/core/recipe.py for the format.")
         unknown = set(data) - {"name", "inputs", "color", "resize", "crop", "scale", "mean", "std", "output"}
         if unknown:
             raise InputError(f"{where}: unknown field(s) {sorted(unknown)}; check the spelling")

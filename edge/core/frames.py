@@ -15,6 +15,7 @@ limited and concatenated with plain methods, and fingerprinted (sha256) for engi
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 from collections.abc import Iterator, Sequence
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from edge._lazy import lazy_import
-from edge.errors import CalibrationError, InputError
+from edge.errors import CalibrationError, DependencyError, InputError
 
 cv2 = lazy_import("cv2", feature="reading calibration images and videos")
 
@@ -197,8 +198,6 @@ def check_one_size(recipe, frames: FrameSet, method: str) -> None:
 
 
 def _fashion(split: str, limit: int | None) -> FrameSet:
-    from edge.models.fashion_cnn import load_fashion_mnist
-
     images, labels = load_fashion_mnist(split)
     return FrameSet(list(images[:limit]), labels[:limit], name=f"fashion-mnist:{split}")
 
@@ -234,3 +233,23 @@ def _imread(path: Path, must: bool = True) -> np.ndarray | None:
     if img is None and must:
         raise InputError(f"OpenCV cannot read image {path}")
     return img
+
+
+FASHION_DIR = Path(os.environ.get("EDGE_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
+
+
+def load_fashion_mnist(split: str = "train", root: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(images uint8 (N, 28, 28), labels int64 (N,))`` of split "train" (60k) or "test" (10k)."""
+    root = Path(root) if root is not None else FASHION_DIR
+    prefix = {"train": "train", "test": "t10k"}.get(split)
+    if prefix is None:
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    img_p, lab_p = root / f"{prefix}-images-idx3-ubyte.gz", root / f"{prefix}-labels-idx1-ubyte.gz"
+    if not img_p.exists() or not lab_p.exists():
+        raise DependencyError(f"Fashion-MNIST not found in {root}: apt-get install -y dataset-fashion-mnist "
+                              "(or set EDGE_FASHION_MNIST to the folder of the IDX .gz files)")
+    with gzip.open(img_p) as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+    with gzip.open(lab_p) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8).astype(np.int64)
+    return images, labels
