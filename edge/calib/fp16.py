@@ -20,6 +20,7 @@ from pathlib import Path
 from edge import __version__
 from edge._lazy import lazy_import
 from edge.errors import InputError
+from edge.export.contract import DOMAIN
 from edge.io import atomic_path
 
 onnx = lazy_import("onnx", feature="FP16 conversion")
@@ -47,7 +48,7 @@ def to_fp16(onnx_in: str | os.PathLike, onnx_out: str | os.PathLike, keep_fp32_o
         raise InputError(f"ONNX model {onnx_in} does not exist")
     model = _qdq_opset(onnx.load(str(onnx_in)))
     block = list(keep_fp32_ops if keep_fp32_ops is not None else SENSITIVE_OPS)
-    block += sorted({n.op_type for n in model.graph.node if n.domain == "trt.plugins"})
+    block += sorted({n.op_type for n in model.graph.node if n.domain == DOMAIN})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # one warning per clamped tiny weight
         m16 = float16.convert_float_to_float16(model, keep_io_types=keep_io_types, op_block_list=block,

@@ -41,13 +41,14 @@ from edge.core.frames import FrameSet, batches, check_one_size
 from edge.core.frames import load_many as load_frames
 from edge.core.recipe import Recipe
 from edge.errors import CalibrationError, InputError
+from edge.export.contract import DOMAIN as PLUGIN_DOMAIN
 from edge.io import atomic_path, write_text
 from edge.registry import Registry
 
 onnx = lazy_import("onnx", feature="INT8 quantization")
 ortq = lazy_import("onnxruntime.quantization", feature="INT8 quantization", install="pip install 'edge[onnx]'")
 
-PLUGIN_DOMAIN = "trt.plugins"
+
 METHODS = ("entropy", "percentile", "max")
 # ops whose inputs get Q/DQ: TensorRT fuses Q/DQ into these (conv/gemm/pool/residual add/concat)
 TRT_OPS = ["Conv", "ConvTranspose", "Gemm", "MatMul", "Add", "GlobalAveragePool", "AveragePool", "MaxPool",

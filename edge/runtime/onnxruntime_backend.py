@@ -19,12 +19,13 @@ import numpy as np
 
 from edge._lazy import lazy_import
 from edge.errors import DependencyError, ModelLoadError, RuntimeBackendError
+from edge.export.contract import DOMAIN as PLUGIN_DOMAIN
 from edge.runtime.base import Runner, TensorMeta, backend_error, backends
 
 ort = lazy_import("onnxruntime", feature="the ONNX Runtime backend")
 onnx = lazy_import("onnx", feature="the ONNX Runtime backend")
 
-PLUGIN_DOMAIN = "trt.plugins"
+
 PREFERRED_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider")
 
 # ONNX Runtime type strings -> numpy dtypes
