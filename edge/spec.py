@@ -1,4 +1,5 @@
-"""Model specs: the one grammar by which edge's commands and functions name a PyTorch model.
+"""Model specs and shapes: the one grammar by which edge's commands and functions name a PyTorch model, and the
+one by which they write tensor shapes (``parse_shapes``, trtexec's ``--shapes`` form).
 
 A *model spec* is one of:
 
@@ -26,6 +27,7 @@ import os
 import sys
 import warnings
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -178,3 +180,32 @@ def _from_factory(spec: str) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise ModelLoadError(f"'{spec}' gave a {type(model).__name__}, not a torch.nn.Module")
     return model
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """``"1x3x224x224"`` (or ``"1,3,224,224"``) -> ``(1, 3, 224, 224)``; InputError unless positive integers."""
+    try:
+        dims = tuple(int(p) for p in text.strip().lower().replace(",", "x").split("x"))
+    except ValueError:
+        raise InputError(f"bad shape '{text}': write dimensions like 1x3x224x224") from None
+    if not dims or min(dims) < 1:
+        raise InputError(f"bad shape '{text}': dimensions must be positive integers, like 1x3x224x224")
+    return dims
+
+
+def parse_shapes(text: str | Sequence[str] | None, require_names: bool = False) -> dict[str, tuple[int, ...]]:
+    """Input shapes in trtexec's ``--shapes`` form -> ``{input name: shape}``.
+
+    ``"input:1x3x224x224,mask:1x1x56x56"`` names each input; ``"1x3x224x224"`` is the only input (key ``""``,
+    refused when ``require_names``). A sequence is the same as its items joined by commas (a repeated CLI
+    option). Where a text has no ``x`` at all, its commas separate dimensions: ``"input:1,3,224,224"``.
+    """
+    out: dict[str, tuple[int, ...]] = {}
+    for item in [text] if isinstance(text, str) else list(text or []):
+        parts = [item] if "x" not in item.lower() else [p for p in item.split(",") if p.strip()]
+        for part in parts:
+            name, _, dims = part.strip().rpartition(":")
+            if require_names and not name:
+                raise InputError(f"shape '{part}' has no input name: write name:1x3x224x224")
+            out[name.strip()] = parse_shape(dims)
+    return out

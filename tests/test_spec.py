@@ -74,3 +74,17 @@ def test_truncated_or_garbage_files_name_the_problem(tmp_path, content):
         path.write_bytes(content)
     with pytest.raises(ModelLoadError, match="truncated|not a PyTorch file|does not load"):
         load_module(path)
+
+
+def test_one_shape_grammar():
+    from edge.errors import InputError
+    from edge.spec import parse_shapes
+
+    assert parse_shapes("input:1x3x224x224,mask:1x1x8x8") == {"input": (1, 3, 224, 224), "mask": (1, 1, 8, 8)}
+    assert parse_shapes(["input:1x3x8x8", "mask:2,1,3,4"]) == {"input": (1, 3, 8, 8), "mask": (2, 1, 3, 4)}
+    assert parse_shapes("1x3x8x8") == {"": (1, 3, 8, 8)} and parse_shapes(None) == {}
+    for bad in ("input=1x3", "x:1xAx3", "x:0x3", "x:"):
+        with pytest.raises(InputError, match="bad shape"):
+            parse_shapes(bad)
+    with pytest.raises(InputError, match="no input name"):
+        parse_shapes("1x3x8x8", require_names=True)

@@ -18,21 +18,8 @@ def load_runner(artifact: Any, backend: str | None = None, **options):
     return load(artifact, backend=backend, **options)
 
 
-def parse_shapes(text: str | None) -> dict:
-    """``"input:1x3x224x224,mask:1x1x56x56"`` (trtexec's --shapes form) or ``"1x3x224x224"`` (the only
-    input) -> ``{name or "": (1, 3, 224, 224)}``."""
-    out: dict = {}
-    for part in filter(None, (text or "").split(",")):
-        name, _, dims = part.rpartition(":")
-        try:
-            out[name.strip()] = tuple(int(d) for d in dims.lower().split("x"))
-        except ValueError:
-            raise InputError(f"bad shape '{part}': write name:1x3x224x224 (or 1x3x224x224 for the only input)")
-    return out
-
-
 def named_shapes(inputs: list, shapes: dict | None) -> dict:
-    """Resolve the "" key (the only input) of ``parse_shapes`` to that input's name."""
+    """Resolve the "" key (the only input) of ``edge.spec.parse_shapes`` to that input's name."""
     shapes = dict(shapes or {})
     if "" in shapes:
         if len(inputs) != 1:
@@ -52,4 +39,4 @@ def random_feed(inputs: list, shapes: dict | None = None, seed: int = 0) -> dict
     return _random_feed(inputs, seed=seed, shapes=named_shapes(inputs, shapes))
 
 
-__all__ = ["load_runner", "named_shapes", "parse_shapes", "random_feed"]
+__all__ = ["load_runner", "named_shapes", "random_feed"]

@@ -49,11 +49,10 @@ def measure(artifacts, baseline, iterations, duration, warmup, rounds, shapes, r
     """
     from edge.bench import BenchOptions, to_markdown, write_report
     from edge.bench import bench as run_bench
-    from edge.bench.load import parse_shapes
+    from edge.spec import parse_shapes
 
     parsed = recipe_shapes(recipe) if recipe else {}
-    for s in shapes:
-        parsed.update(parse_shapes(s))
+    parsed.update(parse_shapes(shapes))
     opts = BenchOptions(iterations=iterations, duration_s=duration, warmup_s=warmup, rounds=rounds,
                         shapes=parsed or None, power=power, cuda_graph=cuda_graph, keep_samples=not no_samples,
                         threads=threads)

@@ -7,27 +7,12 @@ from pathlib import Path
 import click
 
 
-def parse_shapes(text: str | None) -> dict[str, tuple[int, ...]]:
-    """trtexec syntax ``input:1x3x224x224,mask:1x1x64x64`` -> ``{name: shape}``."""
-    from edge.errors import InputError
-
-    out: dict[str, tuple[int, ...]] = {}
-    for item in filter(None, (text or "").split(",")):
-        name, _, dims = item.rpartition(":")
-        try:
-            out[name] = tuple(int(d) for d in dims.split("x"))
-        except ValueError:
-            raise InputError(f"shape '{item}' must look like name:1x3x224x224") from None
-        if not name:
-            raise InputError(f"shape '{item}' has no input name (name:1x3x224x224)")
-    return out
-
-
 def profile_shapes(mins: str | None, opts: str | None, maxs: str | None) -> dict | None:
     """Combine --min/--opt/--max shapes; a name given only in --opt-shapes is static."""
     from edge.errors import InputError
+    from edge.spec import parse_shapes
 
-    mn, op, mx = parse_shapes(mins), parse_shapes(opts), parse_shapes(maxs)
+    mn, op, mx = (parse_shapes(t, require_names=True) for t in (mins, opts, maxs))
     names = set(mn) | set(op) | set(mx)
     if not names:
         return None

@@ -11,23 +11,14 @@ from edge.cli._common import load_model, parse_hw
 DEFAULT_DENSE_HW = (240, 360)
 
 
-def parse_shape(text: str) -> tuple[int, ...]:
-    """``"1x1x240x360"`` or ``"1,1,240,360"`` -> (1, 1, 240, 360)."""
-    try:
-        dims = tuple(int(p) for p in text.lower().replace(",", "x").split("x"))
-    except ValueError:
-        raise click.BadParameter(f"expected dimensions like 1x3x224x224, got {text!r}") from None
-    if not dims or min(dims) < 1:
-        raise click.BadParameter(f"expected positive dimensions like 1x3x224x224, got {text!r}")
-    return dims
-
-
 def _example_inputs(net, shapes: tuple[str, ...]):
     import torch
 
     from edge.dense import DenseNet
 
     if shapes:
+        from edge.spec import parse_shape
+
         dims = [parse_shape(s) for s in shapes]
     elif isinstance(net, DenseNet):
         dims = [(1, net.in_channels, *DEFAULT_DENSE_HW)]
@@ -85,8 +76,8 @@ def _example_inputs(net, shapes: tuple[str, ...]):
 )
 def export(model, output, plugins, dynamic, opset, simplify, input_shapes, patch_size, verify, releases):
     """Export MODEL ('module:factory', 'file.py:factory', a torch.save-d module e.g. a DenseNet) to ONNX."""
-    from edge.export.check import parse_releases, releases_from_env
     from edge.export import to_onnx
+    from edge.export.check import parse_releases, releases_from_env
 
     targets = parse_releases(releases) if releases else releases_from_env()
     check_opset(opset, targets)
@@ -108,8 +99,8 @@ def export(model, output, plugins, dynamic, opset, simplify, input_shapes, patch
 
 def check_opset(opset: int | None, releases) -> None:
     """Refuse an opset outside what every targeted TensorRT release documents (10.3: 9-20), before exporting."""
-    from edge.export.check import supported_opset
     from edge.errors import InputError
+    from edge.export.check import supported_opset
 
     if opset is None:
         return

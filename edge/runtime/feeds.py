@@ -8,7 +8,6 @@ runners of one model whatever the backend reports for its dynamic dims.
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from edge.errors import InputError
 from edge.runtime.base import TensorMeta, is_dynamic
+from edge.spec import parse_shapes  # noqa: F401 - the one shape grammar, re-exported for edge.runtime
 
 DEFAULT_SPATIAL = 224
 
@@ -37,17 +37,6 @@ def resolve_shape(meta: TensorMeta, shape: Sequence[int] | None = None) -> tuple
         else:
             out.append(1 if i == 0 or len(meta.shape) < 3 or i < len(meta.shape) - 2 else DEFAULT_SPATIAL)
     return tuple(out)
-
-
-def parse_shapes(specs: Sequence[str]) -> dict[str, tuple[int, ...]]:
-    """``["input:1x1x240x360", ...]`` -> ``{"input": (1, 1, 240, 360)}``."""
-    out = {}
-    for spec in specs:
-        m = re.fullmatch(r"(.+):(\d+(?:[x,]\d+)*)", spec.strip())
-        if not m:
-            raise InputError(f"bad shape '{spec}': write NAME:DIMS, e.g. input:1x3x240x360")
-        out[m.group(1)] = tuple(int(v) for v in re.split(r"[x,]", m.group(2)))
-    return out
 
 
 def random_feed(metas: Sequence[TensorMeta], seed: int | None = None,

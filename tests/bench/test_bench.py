@@ -10,7 +10,7 @@ import torch
 from click.testing import CliRunner
 
 from edge.bench import BenchOptions, bench, compare, load_result, to_markdown, write_report
-from edge.bench.load import parse_shapes
+from edge.spec import parse_shapes
 from edge.bench.schema import SCHEMA, validate
 from edge.cli.main import cli
 from edge.errors import InputError, ModelLoadError

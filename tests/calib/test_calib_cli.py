@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from edge.cli.build import parse_shapes, profile_shapes
+from edge.cli.build import profile_shapes
+from edge.spec import parse_shapes
 from edge.cli.main import main
 from edge.errors import InputError
 
@@ -64,5 +65,7 @@ def test_trtexec_shapes():
     assert profile_shapes(None, "x:1x3x8x8", None) == {"x": ((1, 3, 8, 8),) * 3}
     with pytest.raises(InputError, match="min <= opt <= max"):
         profile_shapes("x:2x1x8x8", "x:1x1x8x8", None)
-    with pytest.raises(InputError, match="name:1x3x224x224"):
+    with pytest.raises(InputError, match="1x3x224x224"):
         parse_shapes("x:1xAx3")
+    with pytest.raises(InputError, match="no input name"):
+        profile_shapes(None, "1x3x8x8", None)  # the builder needs names

@@ -6,16 +6,10 @@ import numpy as np
 import pytest
 
 from edge.errors import InputError
-from edge.runtime import TensorMeta, image_feed, load_npz, parse_shapes, random_feed, save_npz
+from edge.runtime import TensorMeta, image_feed, load_npz, random_feed, save_npz
 from edge.runtime.feeds import resolve_shape
 
 META = TensorMeta("input", ("batch", 1, "height", "width"), np.dtype(np.float32))
-
-
-def test_parse_shapes():
-    assert parse_shapes(["input:1x1x240x360", "mask:2,1,3,4"]) == {"input": (1, 1, 240, 360), "mask": (2, 1, 3, 4)}
-    with pytest.raises(InputError, match="NAME:DIMS"):
-        parse_shapes(["input=1x3"])
 
 
 def test_resolve_shape_defaults_and_checks():
