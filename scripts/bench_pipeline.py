@@ -71,10 +71,10 @@ def main(argv=None) -> int:
     import cv2
 
     from edge.bench.env import environment
-    from edge.bench.load import load_runner
     from edge.bench.stats import latency_stats
     from edge.camera.run import feed_adapter, recipe_for
     from edge.io import markdown_table, write_json
+    from edge.runtime import load as load_runner
 
     h, w = (int(v) for v in args.size.split("x"))
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from edge.bench import gpu
 from edge.bench.jetson import clock_warnings, snapshot
-from edge.bench.load import load_runner, random_feed
+from edge.bench.load import random_feed
 from edge.bench.memory import (
     current_rss_bytes,
     gpu_load_mb,
@@ -26,6 +26,7 @@ from edge.bench.memory import (
 from edge.bench.power import PowerSampler, open_power, summarize_power
 from edge.bench.stats import latency_stats, optional_stats, throughput
 from edge.errors import InputError
+from edge.runtime import load as load_artifact
 
 DEFAULT_DURATION_S = 3.0  # per artifact, like trtexec's --duration=3
 DEFAULT_WARMUP_S = 0.5
@@ -97,7 +98,7 @@ class _Subject:
 
 def bench(artifacts: list, names: list | None = None, baseline: str | int | None = None,
           options: BenchOptions | None = None, backend: str | None = None, command=None) -> dict:
-    """Benchmark ``artifacts`` (specs for ``load_runner`` or Runners) side by side.
+    """Benchmark ``artifacts`` (specs for ``edge.runtime.load`` or Runners) side by side.
 
     Returns the result dict of edge.bench.schema (environment, config, one entry per artifact with
     throughput, latency statistics, memory, power, speed-up against ``baseline`` — None means the first).
@@ -157,7 +158,7 @@ def _load(artifact, name: str, backend, opts: BenchOptions) -> _Subject:
     extra = {"cuda_graph": True} if opts.cuda_graph else {}
     if opts.threads and _backend_of(artifact, backend) == "onnxruntime":
         extra["threads"] = opts.threads
-    runner = load_runner(artifact, backend=backend, **extra)
+    runner = load_artifact(artifact, backend=backend, **extra)
     feed = random_feed(runner.inputs, opts.shapes)
     s = _Subject(name, str(getattr(artifact, "name", artifact)), runner, feed, (current_rss_bytes() - rss0) / 2**20,
                  owned=runner is not artifact)
@@ -171,7 +172,7 @@ def _load(artifact, name: str, backend, opts: BenchOptions) -> _Subject:
 
 
 def _backend_of(artifact, backend: str | None) -> str | None:
-    """The backend ``load_runner`` will pick for ``artifact`` (None if it cannot tell: it will say why)."""
+    """The backend ``edge.runtime.load`` will pick for ``artifact`` (None if it cannot tell: it will say why)."""
     from edge.errors import EdgeError
     from edge.runtime.loader import backend_for
     from edge.spec import is_factory_spec

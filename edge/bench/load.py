@@ -6,16 +6,7 @@ Benchmarks and the camera pipeline only talk to a Runner, which ``edge.runtime.l
 
 from __future__ import annotations
 
-from typing import Any
-
 from edge.errors import InputError
-
-
-def load_runner(artifact: Any, backend: str | None = None, **options):
-    """Deprecated name of ``edge.runtime.load``, which takes model specs itself now."""
-    from edge.runtime import load
-
-    return load(artifact, backend=backend, **options)
 
 
 def named_shapes(inputs: list, shapes: dict | None) -> dict:
@@ -39,4 +30,4 @@ def random_feed(inputs: list, shapes: dict | None = None, seed: int = 0) -> dict
     return _random_feed(inputs, seed=seed, shapes=named_shapes(inputs, shapes))
 
 
-__all__ = ["load_runner", "named_shapes", "random_feed"]
+__all__ = ["named_shapes", "random_feed"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edge.bench.load import load_runner
 from edge.camera.pipeline import Pipeline, PipelineConfig
 from edge.camera.post import make_post
 from edge.camera.sinks import open_sink
 from edge.camera.sources import Source, open_source
 from edge.errors import InputError
+from edge.runtime import load as load_artifact
 
 
 def recipe_for(runner, recipe=None, size: tuple[int, int] | None = None):
@@ -75,7 +75,7 @@ def run_pipeline(model, source, recipe=None, post: str | None = None, sink: str 
     Returns the summary (schema edge.bench/1, kind "pipeline"); with ``out``, also writes
     ``out/run.json``, ``run.md`` and plots.
     """
-    runner = load_runner(model, backend=backend)
+    runner = load_artifact(model, backend=backend)
     rec = recipe_for(runner, recipe, size)
     options = dict(post_options or {})
     if (post or {"classification": "topk"}.get(rec.output_kind)) == "topk":

@@ -1,14 +1,13 @@
 """``edge compare A B [C ...]``: identical inputs to every artifact, per-output errors, exit 0/1.
 
-An artifact is a path (``.onnx`` -> ONNX Runtime, ``.engine``/``.plan`` -> TensorRT, ``.pt`` -> PyTorch),
-optionally prefixed by a backend (``onnxruntime:model.onnx``), or a Python factory
-``py:package.module:function`` returning an ``nn.Module`` (e.g. ``py:edge.dense.nets:basenet``).
+An artifact is a path (``.onnx`` -> ONNX Runtime, ``.engine``/``.plan`` -> TensorRT, ``.pt``/``.pt2`` -> PyTorch),
+optionally prefixed by a backend (``onnxruntime:model.onnx``), or a model spec ``package.module:function``
+returning an ``nn.Module`` (``edge.spec``; the old ``py:`` prefix is still accepted).
 The first artifact is the reference. Exit code: 0 all outputs within tolerance, 1 some not, 2 error.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import click
@@ -20,15 +19,12 @@ def parse_artifact(spec: str):
     """``[backend:]path`` or ``py:module:function`` -> (artifact, backend or None)."""
     from edge.runtime import backends
 
-    if spec.startswith("py:"):
-        mod, _, fn = spec[3:].rpartition(":")
-        if not mod or not fn:
-            raise InputError(f"bad artifact '{spec}': write py:package.module:function")
-        try:
-            factory = getattr(importlib.import_module(mod), fn)
-        except (ImportError, AttributeError) as e:
-            raise InputError(f"cannot import '{spec[3:]}': {e}") from e
-        return factory(), "torch"
+    if spec.startswith("py:"):  # kept for old command lines: a model spec (edge.spec) needs no prefix
+        spec = spec[3:]
+    from edge.spec import is_factory_spec
+
+    if is_factory_spec(spec) and spec.partition(":")[0] not in backends:
+        return spec, "torch"
     head, sep, tail = spec.partition(":")
     if sep and head in backends:
         return tail, head

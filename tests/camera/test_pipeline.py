@@ -10,13 +10,13 @@ import time
 import pytest
 from camera_fakes import CorruptingSource, ListSource, RaisingSource, StallingSource, video_frames
 
-from edge.bench.load import load_runner
 from edge.bench.memory import current_rss_bytes
 from edge.bench.schema import validate
 from edge.camera import Pipeline, PipelineConfig, recipe_for, run_pipeline
 from edge.camera.post import make_post
 from edge.camera.sinks import NullSink
 from edge.errors import PipelineError
+from edge.runtime import load as load_runner
 
 cv2 = pytest.importorskip("cv2")
 
