@@ -20,16 +20,12 @@ MODELS = ("mobilenetv2-imagenet", "fashion-cnn")
 
 
 def build(name: str, weights: str | os.PathLike | None = None) -> torch.nn.Module:
-    """The eval-mode torch model of a reference name (``weights``: FashionCNN checkpoint)."""
-    if name == "mobilenetv2-imagenet":
-        from edge.models.mobilenetv2 import mobilenet_v2
+    """The eval-mode torch model of a reference name (``weights``: FashionCNN checkpoint), from edge.models."""
+    from edge.models import create_model
 
-        return mobilenet_v2(pretrained=weights is None, weights=weights)
-    if name == "fashion-cnn":
-        from edge.models.fashion_cnn import fashion_cnn
-
-        return fashion_cnn(weights)
-    raise InputError(f"unknown reference model '{name}'; known: {', '.join(MODELS)}")
+    if name not in MODELS:
+        raise InputError(f"unknown reference model '{name}'; known: {', '.join(MODELS)}")
+    return create_model(name, **({"weights": weights} if weights is not None else {})).eval()
 
 
 def export(model: torch.nn.Module | str, path: str | os.PathLike, recipe: Recipe | str | None = None,

@@ -3,10 +3,10 @@
 from edge.dense.convert import converters, layers_of, to_dense
 from edge.dense.flops import DenseFlops, dense_flops
 from edge.dense.layers import MultiStride, Unwarp, space_to_batch, unwarp
-from edge.dense.nets import REFERENCE_NETS, basenet, simo_serra
 from edge.dense.network import DenseNet
 from edge.dense.patch import PatchRunner, PatchTiming, exactness
 from edge.dense.tiling import TilePlan, plan_tiles, run_tiled
+from edge.models.patch_nets import REFERENCE_NETS, basenet, simo_serra
 
 __all__ = [
     "to_dense", "converters", "layers_of", "DenseNet", "PatchRunner", "PatchTiming", "exactness", "DenseFlops",

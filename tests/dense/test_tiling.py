@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from edge.dense import basenet, plan_tiles, simo_serra, to_dense
-from edge.dense.nets import random_patch_net
+from random_nets import random_patch_net
 from edge.errors import InputError
 
 
