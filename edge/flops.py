@@ -16,14 +16,3 @@ def count_flops(model: torch.nn.Module, *inputs: torch.Tensor) -> int:
     with FlopCounterMode(display=False) as mode:
         model(*inputs)
     return int(mode.get_total_flops())
-
-
-@torch.no_grad()
-def flops_by_module(model: torch.nn.Module, *inputs: torch.Tensor) -> dict[str, int]:
-    """FLOPs per module path (FlopCounterMode's hierarchy; nested modules included in their parents)."""
-    with FlopCounterMode(display=False) as mode:
-        model(*inputs)
-    out = {}
-    for name, counts in mode.get_flop_counts().items():
-        out[name] = int(sum(counts.values()))
-    return out

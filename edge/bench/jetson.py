@@ -1,13 +1,10 @@
-"""Jetson probes: tegrastats lines, INA3221 rails in sysfs, nvpmodel, clocks and temperatures.
+"""Jetson probes: INA3221/INA238 rails in sysfs, nvpmodel, clocks and temperatures.
 
 Every reader takes a ``root`` (default "/") so that it runs unchanged on recorded sysfs trees in
 tests/data; every parser takes text. Nothing here needs a Jetson to import; on other machines the readers
-return empty results. Formats (NVIDIA Jetson Linux Developer Guide, "Platform Power and Performance"
-and "tegrastats Utility"; Linux Documentation/hwmon/ina3221.rst):
+return empty results. Formats (NVIDIA Jetson Linux Developer Guide, "Platform Power and Performance";
+Linux Documentation/hwmon/ina3221.rst):
 
-- tegrastats: ``RAM 2847/7620MB (lfb 2x4MB) SWAP 0/3810MB (cached 0MB) CPU [1%@729,off,...]
-  EMC_FREQ 0%@2133 GR3D_FREQ 0%@[305] ... CPU@46.718C ... VDD_IN 4808mW/4808mW`` (JetPack 5/6; power is
-  current/average, newer releases add a maximum), JetPack 4 prints ``POM_5V_IN 1248/1248`` (mW).
 - hwmon (mainline ina3221 driver, L4T >= 34): ``hwmon*/in[123]_label`` rail name ("NC" = unused),
   ``in[123]_input`` bus voltage (mV), ``curr[123]_input`` current (mA).
 - iio (L4T <= 32, ina3221x driver): ``iio:device*/rail_name_N``, ``in_power N_input`` (mW).
@@ -24,52 +21,7 @@ import re
 import shutil
 import subprocess
 
-_DATE = re.compile(r"^\s*\d{2}-\d{2}-\d{4} \d{2}:\d{2}:\d{2}\s+")
-_RAM = re.compile(r"\bRAM (\d+)/(\d+)MB")
-_SWAP = re.compile(r"\bSWAP (\d+)/(\d+)MB")
-_CPU = re.compile(r"\bCPU \[([^\]]*)\]")
-_FREQ = re.compile(r"\b(EMC_FREQ|GR3D_FREQ|GR3D2_FREQ) (\d+)%(?:@\[?([\d,]+)\]?)?")
-_TEMP = re.compile(r"\b([A-Za-z][\w-]*)@(-?\d+(?:\.\d+)?)C\b")
-_RAIL = re.compile(r"\b([A-Z][A-Z0-9_]+) (\d+)(?:mW)?/(\d+)(?:mW)?(?:/(\d+)(?:mW)?)?(?=\s|$)")
-_NOT_RAILS = {"RAM", "SWAP", "IRAM"}
 TOTAL_RAILS = ("VDD_IN", "POM_5V_IN", "VIN")  # module input rails, in order of preference
-
-
-def parse_tegrastats(line: str) -> dict:
-    """One tegrastats line -> dict of RAM/SWAP (MB), per-core CPU load/frequency, EMC/GR3D load and
-    frequency, temperatures (deg C; sensors reporting -256 C are off and left out) and power rails (mW)."""
-    line = _DATE.sub("", line.strip())
-    out: dict = {"ram_used_mb": None, "ram_total_mb": None, "swap_used_mb": None, "swap_total_mb": None,
-                 "cpu": [], "freq": {}, "temperatures": {}, "rails": {}}
-    if m := _RAM.search(line):
-        out["ram_used_mb"], out["ram_total_mb"] = int(m[1]), int(m[2])
-    if m := _SWAP.search(line):
-        out["swap_used_mb"], out["swap_total_mb"] = int(m[1]), int(m[2])
-    if m := _CPU.search(line):
-        out["cpu"] = [_cpu_core(c) for c in m[1].split(",") if c.strip()]
-    for m in _FREQ.finditer(line):
-        mhz = [int(v) for v in m[3].split(",")] if m[3] else []
-        out["freq"][m[1]] = {"load_pct": int(m[2]), "mhz": mhz[0] if len(mhz) == 1 else (mhz or None)}
-    for m in _TEMP.finditer(line):
-        t = float(m[2])
-        if t > -200:  # -256 C marks a sensor that is powered off
-            out["temperatures"][m[1]] = t
-    for m in _RAIL.finditer(line):
-        if m[1] in _NOT_RAILS:
-            continue
-        rail = {"now_mw": int(m[2]), "avg_mw": int(m[3])}
-        if m[4]:
-            rail["max_mw"] = int(m[4])
-        out["rails"][m[1]] = rail
-    return out
-
-
-def _cpu_core(text: str) -> dict | None:
-    text = text.strip()
-    if text == "off":
-        return None
-    load, _, mhz = text.partition("@")
-    return {"load_pct": int(load.rstrip("%")), "mhz": int(mhz) if mhz else None}
 
 
 def total_power_mw(rails: dict) -> tuple[str, float] | None:
@@ -215,7 +167,6 @@ __all__ = [
     "TOTAL_RAILS",
     "clock_warnings",
     "parse_nvpmodel",
-    "parse_tegrastats",
     "power_supply_names",
     "read_clocks",
     "read_hwmon_rails",

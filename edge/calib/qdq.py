@@ -34,13 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edge import __version__
-from edge._lazy import has_module, lazy_import
+from edge._lazy import lazy_import
 from edge.calib.evaluate import has_vnni
 from edge.calib.ort_cpu import load_ranges, seal_outputs
 from edge.core.frames import FrameSet, batches, check_one_size
 from edge.core.frames import load_many as load_frames
 from edge.core.recipe import Recipe
-from edge.errors import CalibrationError, InputError
+from edge.errors import InputError
 from edge.export.contract import DOMAIN as PLUGIN_DOMAIN
 from edge.io import atomic_path, write_text
 from edge.registry import Registry
@@ -250,9 +250,6 @@ def _attach_plugin_functions(model):
     attached)."""
     if not any(n.domain == PLUGIN_DOMAIN for n in model.graph.node):
         return model
-    if not has_module("edge.export.ort_functions"):
-        raise CalibrationError("the model has TensorRT plugin nodes (domain trt.plugins) but "
-                               "edge.export.ort_functions is not available to run them in ONNX Runtime")
     from edge.export.ort_functions import attach_plugin_functions
 
     return attach_plugin_functions(model)

@@ -66,26 +66,10 @@ def probe_ref_library(host: Host) -> Check:
 
 def probe_native_kernel(host: Host) -> Check:
     """Which CPU kernel runs sample-interp: the native one of libedge_ref.so, or the PyTorch fallback."""
-    try:
-        from edge.native.info import kernel_info  # what `edge demo`'s header prints, when this edge has it
-    except ImportError:
-        return _native_kernel_fallback()
+    from edge.native.info import kernel_info  # what `edge demo`'s header prints
+
     info = kernel_info()
     detail = {k: (str(v) if v is not None and k == "library" else v) for k, v in info.items()}
     if info["kernel"] == "native":
         return Check("CPU kernel", OK, info["summary"], None, detail)
     return Check("CPU kernel", WARN, info["summary"], info.get("fix"), detail)
-
-
-def _native_kernel_fallback() -> Check:
-    from edge.native import sample_interp_cpu
-    from edge.ops.sample_interp import sample_interp_backend
-
-    backend = sample_interp_backend()
-    if backend == "native":
-        return Check("CPU kernel", OK, "sample-interp runs the native kernel (libedge_ref.so)", None,
-                     {"kernel": backend})
-    why = sample_interp_cpu.unavailable_reason() or "EDGE_SAMPLE_INTERP_BACKEND=torch"
-    return Check("CPU kernel", WARN, f"sample-interp runs the PyTorch kernel (slow path): {why.splitlines()[0]}",
-                 "build the native library (bash scripts/build_plugins.sh) or unset EDGE_SAMPLE_INTERP_BACKEND",
-                 {"kernel": backend})

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from edge._lazy import lazy_import
-from edge.errors import DependencyError, ModelLoadError, RuntimeBackendError
+from edge.errors import ModelLoadError, RuntimeBackendError
 from edge.export.contract import DOMAIN as PLUGIN_DOMAIN
 from edge.runtime.base import Runner, TensorMeta, backend_error, backends
 
@@ -49,11 +49,8 @@ def has_plugin_nodes(proto) -> bool:
 
 def attach_plugins(proto, src: str):
     """The same model with model-local functions for its plugin nodes (in memory; ``proto`` unchanged)."""
-    try:
-        from edge.export.ort_functions import attach_plugin_functions
-    except ImportError as e:
-        raise DependencyError(f"'{src}' has TensorRT plugin nodes (domain {PLUGIN_DOMAIN}); running it in ONNX "
-                              f"Runtime needs edge.export.ort_functions, which does not import: {e}") from e
+    from edge.export.ort_functions import attach_plugin_functions
+
     copy = type(proto)()
     copy.CopyFrom(proto)
     return attach_plugin_functions(copy)

@@ -10,7 +10,6 @@ import pytest
 from edge.bench.jetson import (
     clock_warnings,
     parse_nvpmodel,
-    parse_tegrastats,
     read_clocks,
     read_hwmon_rails,
     read_temperatures,
@@ -20,40 +19,6 @@ from edge.bench.jetson import (
 from edge.bench.power import PowerSampler, summarize_power
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "jetson"
-
-
-def lines(name):
-    return [ln for ln in (DATA / name).read_text().splitlines() if ln.strip()]
-
-
-def test_tegrastats_orin_jetpack6():
-    first, second = (parse_tegrastats(ln) for ln in lines("tegrastats_orin_jp6.txt"))
-    assert (first["ram_used_mb"], first["ram_total_mb"], first["swap_total_mb"]) == (2847, 7620, 3810)
-    assert first["cpu"][:2] == [{"load_pct": 12, "mhz": 1510}, {"load_pct": 5, "mhz": 1510}]
-    assert first["cpu"][4] is None and len(first["cpu"]) == 6  # cores that are off
-    assert first["freq"]["GR3D_FREQ"] == {"load_pct": 61, "mhz": 624}
-    assert first["freq"]["EMC_FREQ"] == {"load_pct": 3, "mhz": 2133}
-    assert first["temperatures"]["GPU"] == pytest.approx(47.281) and "CV0" not in first["temperatures"]
-    assert first["rails"] == {"VDD_IN": {"now_mw": 7012, "avg_mw": 6540},
-                              "VDD_CPU_GPU_CV": {"now_mw": 2410, "avg_mw": 2101},
-                              "VDD_SOC": {"now_mw": 1530, "avg_mw": 1498}}
-    assert second["freq"]["GR3D_FREQ"]["load_pct"] == 99 and second["rails"]["VDD_IN"]["now_mw"] == 7412
-
-
-def test_tegrastats_agx_orin_three_value_rails_and_two_gpcs():
-    t = parse_tegrastats(lines("tegrastats_agx_orin.txt")[0])
-    assert t["rails"]["VDD_GPU_SOC"] == {"now_mw": 9120, "avg_mw": 8504, "max_mw": 9433}
-    assert t["freq"]["GR3D_FREQ"] == {"load_pct": 88, "mhz": [1301, 1301]}
-    assert len(t["cpu"]) == 12 and t["cpu"][3] is None
-    assert set(t["rails"]) == {"VDD_GPU_SOC", "VDD_CPU_CV", "VIN_SYS_5V0"}
-    assert t["temperatures"]["tj"] == pytest.approx(55.1)
-
-
-def test_tegrastats_nano_jetpack4_unitless_rails():
-    t = parse_tegrastats(lines("tegrastats_nano_jp4.txt")[0])
-    assert t["rails"]["POM_5V_IN"] == {"now_mw": 1248, "avg_mw": 1248}
-    assert "RAM" not in t["rails"] and "IRAM" not in t["rails"]
-    assert t["freq"]["GR3D_FREQ"] == {"load_pct": 0, "mhz": 76} and t["temperatures"]["PMIC"] == 100.0
 
 
 def test_total_power_prefers_the_input_rail():

@@ -333,10 +333,6 @@ def test_cpu_kernel_line_names_the_slow_path_and_its_fix(monkeypatch):
     monkeypatch.setenv("EDGE_SAMPLE_INTERP_BACKEND", "torch")
     line = by_name(run_checks(Host(), only=["CPU kernel"]))["CPU kernel"]
     assert line.status == WARN and "PyTorch" in line.value and "EDGE_SAMPLE_INTERP_BACKEND" in line.fix
-    from edge.doctor.plugins import _native_kernel_fallback  # the line without edge.native.info
-
-    fallback = _native_kernel_fallback()
-    assert fallback.status == WARN and "PyTorch" in fallback.value and fallback.fix
 
 
 @pytest.mark.skipif(not (dist_version("cuda-python") or dist_version("cuda-bindings")), reason="needs cuda-python's "
