@@ -1,6 +1,7 @@
 """Distillation data-parallel over torch.distributed (edge.forms.ddp + edge.forms.distill): 2 gloo processes
 under torchrun give the loss curve of 1 process (same seed, same total batch), and a run whose rank is killed
-mid-epoch resumes from the last checkpoint (torchrun --max-restarts 1) and ends where an uninterrupted run ends.
+mid-epoch (the job fails) resumes from the last checkpoint when the command is run again, and ends where an
+uninterrupted run ends.
 
 Run as a script, this file is the worker torchrun starts (``python -m torch.distributed.run ... <this file>``).
 """
@@ -60,12 +61,16 @@ def worker(out: Path, checkpoint: Path | None, kill_at: int | None, marker: Path
     ddp.finish()
 
 
-def _torchrun(tmp_path: Path, *args: str, restarts: int = 0) -> dict:
+def _torchrun(tmp_path: Path, *args: str, ok: bool = True) -> dict | None:
+    """Run the worker on 2 gloo processes; its result, or None for a run expected to fail (``ok`` False)."""
     out = tmp_path / "out.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-           "--monitor-interval", "1", "--max-restarts", str(restarts), __file__, "--out", str(out), *args]
+           "--monitor-interval", "1", __file__, "--out", str(out), *args]
     p = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300)
+    if not ok:
+        assert p.returncode != 0 and not out.exists()
+        return None
     assert p.returncode == 0, p.stderr[-3000:]
     return json.loads(out.read_text())
 
@@ -95,9 +100,10 @@ def test_a_killed_rank_resumes_from_the_last_checkpoint(tmp_path):
     ckpt, marker = tmp_path / "ck.pt", tmp_path / "killed"
     (tmp_path / "full").mkdir()
     full = _torchrun(tmp_path / "full")
-    resumed = _torchrun(tmp_path, "--checkpoint", str(ckpt), "--kill-at", "12", "--marker", str(marker), restarts=1)
-    assert marker.exists()  # rank 1 was killed in epoch 2 ...
-    assert resumed["resumed_from"] == 1  # ... and the restarted job continued after epoch 1's checkpoint
+    _torchrun(tmp_path, "--checkpoint", str(ckpt), "--kill-at", "12", "--marker", str(marker), ok=False)
+    assert marker.exists() and ckpt.exists()  # rank 1 was killed in epoch 2, after epoch 1's checkpoint ...
+    resumed = _torchrun(tmp_path, "--checkpoint", str(ckpt))  # ... and the same command run again
+    assert resumed["resumed_from"] == 1  # continued after epoch 1's checkpoint
     _close(resumed, full)
 
 
