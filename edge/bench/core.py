@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from edge.bench import gpu
 from edge.bench.jetson import clock_warnings, snapshot
-from edge.bench.load import random_feed
+from edge.bench.load import load_artifact, random_feed
 from edge.bench.memory import (
     current_rss_bytes,
     gpu_load_mb,
@@ -26,7 +26,6 @@ from edge.bench.memory import (
 from edge.bench.power import PowerSampler, open_power, summarize_power
 from edge.bench.stats import latency_stats, optional_stats, throughput
 from edge.errors import InputError
-from edge.runtime import load as load_artifact
 
 DEFAULT_DURATION_S = 3.0  # per artifact, like trtexec's --duration=3
 DEFAULT_WARMUP_S = 0.5

@@ -9,6 +9,14 @@ from __future__ import annotations
 from edge.errors import InputError
 
 
+def load_artifact(artifact, backend: str | None = None, **options):
+    """``edge.runtime.load``, imported on first use: bench and the camera pipeline stay importable without torch
+    (the camera sources also run under a system Python that has only OpenCV and numpy)."""
+    from edge.runtime import load
+
+    return load(artifact, backend=backend, **options)
+
+
 def named_shapes(inputs: list, shapes: dict | None) -> dict:
     """Resolve the "" key (the only input) of ``edge.spec.parse_shapes`` to that input's name."""
     shapes = dict(shapes or {})
@@ -30,4 +38,4 @@ def random_feed(inputs: list, shapes: dict | None = None, seed: int = 0) -> dict
     return _random_feed(inputs, seed=seed, shapes=named_shapes(inputs, shapes))
 
 
-__all__ = ["named_shapes", "random_feed"]
+__all__ = ["load_artifact", "named_shapes", "random_feed"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from edge.bench.load import load_artifact
 from edge.camera.pipeline import Pipeline, PipelineConfig
 from edge.camera.post import make_post
 from edge.camera.sinks import open_sink
 from edge.camera.sources import Source, open_source
 from edge.errors import InputError
-from edge.runtime import load as load_artifact
 
 
 def recipe_for(runner, recipe=None, size: tuple[int, int] | None = None):
