@@ -68,6 +68,11 @@ def _torchrun(tmp_path: Path, *args: str, ok: bool = True) -> dict | None:
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
            "--monitor-interval", "1", __file__, "--out", str(out), *args]
     p = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300)
+    if ok and p.returncode != 0 and "terminate called without an active exception" in p.stderr:
+        # gloo can abort a process while its threads shut down on a loaded 2-core machine (seen once in a CI
+        # run that shared the cores): one more try of the same command, which must then succeed
+        out.unlink(missing_ok=True)
+        p = subprocess.run(cmd, check=False, env=env, capture_output=True, text=True, timeout=300)
     if not ok:
         assert p.returncode != 0 and not out.exists()
         return None
