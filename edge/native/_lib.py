@@ -101,13 +101,22 @@ def ref_library() -> ctypes.CDLL:
     Raises:
         PluginError: not built (lists the paths tried and how to build it), or built from another ABI.
     """
-    path, tried = find_library(REF_LIBRARY)
+    return load_declared(REF_LIBRARY, "the CPU reference library",
+                         f"{BUILD_HINT}, or set EDGE_PLUGIN_DIR to the directory holding it")
+
+
+def load_declared(name: str, what: str, fix: str, suffix: str = "ref") -> ctypes.CDLL:
+    """Find ``name``, load it with the ABI check and declare its C signatures (``_declare(lib, suffix)``).
+
+    Raises:
+        PluginError: not found (lists the paths tried and ``fix``), or built from another ABI.
+    """
+    path, tried = find_library(name)
     if path is None:
         listing = "\n  ".join(str(p) for p in tried)
-        raise PluginError(f"the CPU reference library {REF_LIBRARY} was not found; tried:\n  {listing}\n"
-                          f"Fix: {BUILD_HINT}, or set EDGE_PLUGIN_DIR to the directory holding it")
+        raise PluginError(f"{what} {name} was not found; tried:\n  {listing}\nFix: {fix}")
     lib = load_checked(path, REF_ABI_VERSION)
-    _declare(lib)
+    _declare(lib, suffix)
     return lib
 
 

@@ -16,7 +16,7 @@ import functools
 from typing import Any
 
 from edge.errors import PluginError
-from edge.native._lib import BUILD_HINT, REF_ABI_VERSION, _declare, find_library, last_error, load_checked
+from edge.native._lib import BUILD_HINT, last_error, load_declared
 from edge.native.ops import sample_interp_with, unwarp_with
 
 HARNESS_LIBRARY = "libedge_cuda_harness.so"
@@ -25,13 +25,8 @@ HARNESS_LIBRARY = "libedge_cuda_harness.so"
 @functools.lru_cache(None)
 def harness_library() -> ctypes.CDLL:
     """The loaded harness library. Raises PluginError when it is not built (no nvcc at build time)."""
-    path, tried = find_library(HARNESS_LIBRARY)
-    if path is None:
-        listing = "\n  ".join(str(p) for p in tried)
-        raise PluginError(f"the CUDA kernel harness {HARNESS_LIBRARY} was not found; tried:\n  {listing}\n"
-                          f"Fix: {BUILD_HINT} on a machine with nvcc (the harness is built with the CUDA kernels)")
-    lib = load_checked(path, REF_ABI_VERSION)
-    _declare(lib, "cuda")
+    lib = load_declared(HARNESS_LIBRARY, "the CUDA kernel harness",
+                        f"{BUILD_HINT} on a machine with nvcc (the harness is built with the CUDA kernels)", "cuda")
     lib.edge_harness_device.restype = ctypes.c_int32
     lib.edge_harness_device.argtypes = [ctypes.c_char_p, ctypes.c_int32, ctypes.POINTER(ctypes.c_int32),
                                         ctypes.POINTER(ctypes.c_int32)]

@@ -11,6 +11,19 @@ namespace ref
 {
 //! Records `msg` as the thread's last error and returns -1.
 int32_t fail(char const* msg);
+
+//! Writes a resolved (B, C, H, W) output shape into the caller's `out` (4 int64) when it is given: the common
+//! `out_shape` argument of the reference and CUDA-harness entry points.
+inline void writeShape(int64_t* out, int64_t b, int64_t c, int64_t h, int64_t w)
+{
+    if (out)
+    {
+        out[0] = b;
+        out[1] = c;
+        out[2] = h;
+        out[3] = w;
+    }
+}
 } // namespace ref
 } // namespace edge
 

@@ -26,13 +26,7 @@ extern "C" EDGE_REF_API int32_t edge_multipool_unwarp_ref(void const* x, void* y
     unwarp::Params p;
     if (char const* err = unwarp::makeParams(p, n_layers, strides_y, strides_x, batch, out_h, out_w, n, c, h, w))
         return ref::fail(err);
-    if (out_shape)
-    {
-        out_shape[0] = p.batch;
-        out_shape[1] = p.channels;
-        out_shape[2] = p.outH;
-        out_shape[3] = p.outW;
-    }
+    ref::writeShape(out_shape, p.batch, p.channels, p.outH, p.outW);
     if (y == nullptr)
         return 0;
     if (x == nullptr)

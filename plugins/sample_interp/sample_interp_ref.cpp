@@ -43,13 +43,7 @@ extern "C" EDGE_REF_API int32_t edge_sample_interp_ref(void const* x, void const
     sinterp::Params p = sinterp::paramsFromAttrs(attrs, lambda);
     if (char const* err = sinterp::setShapes(p, x_shape, w_shape, mask_shape, bias_len))
         return ref::fail(err);
-    if (out_shape)
-    {
-        out_shape[0] = p.batch;
-        out_shape[1] = p.cout;
-        out_shape[2] = p.outH;
-        out_shape[3] = p.outW;
-    }
+    ref::writeShape(out_shape, p.batch, p.cout, p.outH, p.outW);
     if (y == nullptr)
         return 0;
     if (!x || !mask || !w || !bias)

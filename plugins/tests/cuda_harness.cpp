@@ -12,7 +12,6 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 using namespace edge;
@@ -102,11 +101,7 @@ extern "C" EDGE_REF_API int32_t edge_multipool_unwarp_cuda(void const* x, void* 
     unwarp::Params p;
     if (char const* err = unwarp::makeParams(p, n_layers, strides_y, strides_x, batch, out_h, out_w, n, c, h, w))
         return ref::fail(err);
-    if (out_shape)
-    {
-        int64_t const shape[4] = {p.batch, p.channels, p.outH, p.outW};
-        std::memcpy(out_shape, shape, sizeof(shape));
-    }
+    ref::writeShape(out_shape, p.batch, p.channels, p.outH, p.outW);
     if (y == nullptr)
         return 0;
     if (x == nullptr || (dtype != 0 && dtype != 1))
@@ -130,11 +125,7 @@ extern "C" EDGE_REF_API int32_t edge_sample_interp_cuda(void const* x, void cons
     sinterp::Params p = sinterp::paramsFromAttrs(attrs, lambda);
     if (char const* err = sinterp::setShapes(p, x_shape, w_shape, mask_shape, bias_len))
         return ref::fail(err);
-    if (out_shape)
-    {
-        int64_t const shape[4] = {p.batch, p.cout, p.outH, p.outW};
-        std::memcpy(out_shape, shape, sizeof(shape));
-    }
+    ref::writeShape(out_shape, p.batch, p.cout, p.outH, p.outW);
     if (y == nullptr)
         return 0;
     if (!x || !mask || !w || !bias || (dtype != 0 && dtype != 1))
